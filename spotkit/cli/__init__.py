@@ -1,0 +1,67 @@
+"""The `spotkit` command. Each sub-command lives in a module of this package with a `register()`.
+
+Expected failures (any :class:`~spotkit.errors.SpotkitError`) print one message to stderr and exit
+with status 1; Ctrl-C exits with 130. Nobody sees a traceback for a failure we foresaw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import LoginRequired, SpotkitError
+
+__all__ = ["build_parser", "main"]
+
+# modules that add sub-commands, in the order `spotkit --help` lists them
+_COMMAND_MODULES = ("auth", "playback", "history", "sandbox", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="spotkit",
+        description="Spotify from the command line and in Jupyter notebooks.",
+    )
+    parser.add_argument("--version", action="version", version=f"spotkit {__version__}")
+    parser.add_argument("-v", "--debug", action="store_true",
+                        help="log each request (method, path, status, time) to stderr; "
+                             "tokens are never shown")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue  # a command module that this build does not have yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.debug:
+        from ..logs import enable_debug_logging
+
+        enable_debug_logging()
+    try:
+        return int(args.func(args) or 0)
+    except LoginRequired as exc:
+        print(f"spotkit: {exc}", file=sys.stderr)
+        if "spotkit login" not in str(exc):
+            print("Run `spotkit login` to log in.", file=sys.stderr)
+        return 1
+    except SpotkitError as exc:
+        print(f"spotkit: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("spotkit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0  # `spotkit recent | head` closed the pipe: not an error

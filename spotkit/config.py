@@ -1,0 +1,231 @@
+"""Settings: explicit arguments, then the environment, then `.env` in the working directory.
+
+The real environment wins over `.env` (python-dotenv's rule). Every value is checked here, once,
+so that a bad redirect URI fails with advice before any browser opens.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_ACCOUNTS_URL",
+    "DEFAULT_API_URL",
+    "DEFAULT_REDIRECT_URI",
+    "DEFAULT_SCOPES",
+    "ENV_KEYS",
+    "Settings",
+    "default_cache_path",
+    "default_data_dir",
+    "load_settings",
+    "validate_redirect_uri",
+]
+
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8888/callback"
+DEFAULT_ACCOUNTS_URL = "https://accounts.spotify.com"
+DEFAULT_API_URL = "https://api.spotify.com/v1"
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "user-read-playback-state",
+    "user-read-currently-playing",
+    "user-read-recently-played",
+    "user-modify-playback-state",
+    "playlist-read-private",
+    "user-read-private",
+)
+
+#: Every key spotkit reads, with what it means (the source of `.env.example`).
+ENV_KEYS: dict[str, str] = {
+    "SPOTIFY_CLIENT_ID": "your app's client id from the Spotify developer dashboard",
+    "SPOTIFY_CLIENT_SECRET": "optional; leave unset to log in with PKCE as a public client",
+    "SPOTIFY_REDIRECT_URI": f"a redirect URI registered for the app (default {DEFAULT_REDIRECT_URI})",
+    "SPOTKIT_CACHE_PATH": "the token cache file (default: tokens.json in the user's config folder)",
+    "SPOTKIT_ACCOUNTS_URL": f"Spotify's accounts service (default {DEFAULT_ACCOUNTS_URL})",
+    "SPOTKIT_API_URL": f"Spotify's Web API (default {DEFAULT_API_URL})",
+    "SPOTKIT_SCOPES": "space-separated scopes to request instead of the defaults",
+}
+
+_APP_NAME = "spotkit"
+
+
+def default_cache_path() -> Path:
+    """`tokens.json` in the user's config directory (e.g. ~/.config/spotkit on Linux)."""
+    from platformdirs import user_config_path
+
+    return user_config_path(_APP_NAME) / "tokens.json"
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for spotkit (history databases live here by default)."""
+    from platformdirs import user_data_path
+
+    return user_data_path(_APP_NAME)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything spotkit needs to talk to Spotify. The client secret never appears in the repr."""
+
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    redirect_uri: str = DEFAULT_REDIRECT_URI
+    cache_path: Path = field(default_factory=default_cache_path)
+    accounts_url: str = DEFAULT_ACCOUNTS_URL
+    api_url: str = DEFAULT_API_URL
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.accounts_url}/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.accounts_url}/api/token"
+
+    @property
+    def uses_pkce(self) -> bool:
+        """True for a public client: no secret is configured."""
+        return not self.client_secret
+
+    @property
+    def is_real_spotify(self) -> bool:
+        return self.accounts_url == DEFAULT_ACCOUNTS_URL and self.api_url == DEFAULT_API_URL
+
+    def require_client_id(self) -> str:
+        if not self.client_id:
+            raise ConfigError(
+                "No Spotify client id is configured. Set SPOTIFY_CLIENT_ID in the environment or in "
+                "a .env file (see .env.example), or pass client_id=...; to try spotkit without an "
+                "app, run `spotkit sandbox`."
+            )
+        return self.client_id
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed; a new redirect URI is checked like a loaded one."""
+        new = replace(self, **changes)  # type: ignore[arg-type]
+        validate_redirect_uri(new.redirect_uri)
+        return new
+
+
+def load_settings(
+    *,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    redirect_uri: str | None = None,
+    cache_path: str | os.PathLike[str] | None = None,
+    accounts_url: str | None = None,
+    api_url: str | None = None,
+    scopes: str | tuple[str, ...] | list[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    dotenv: bool | str | os.PathLike[str] = True,
+) -> Settings:
+    """Settings from arguments, then `env` (default `os.environ`), then `.env` (or the file given).
+
+    Raises :class:`ConfigError` with advice for a value Spotify would reject.
+    """
+    source: dict[str, str] = {}
+    if dotenv:
+        source.update(_read_dotenv(Path(".env") if dotenv is True else Path(dotenv)))
+    source.update(os.environ if env is None else env)
+
+    def pick(arg: str | None, key: str) -> str | None:
+        if arg is not None:
+            return arg
+        value = source.get(key)
+        return value.strip() if value and value.strip() else None
+
+    redirect = pick(redirect_uri, "SPOTIFY_REDIRECT_URI") or DEFAULT_REDIRECT_URI
+    validate_redirect_uri(redirect)
+    accounts = _validate_base_url(pick(accounts_url, "SPOTKIT_ACCOUNTS_URL") or DEFAULT_ACCOUNTS_URL,
+                                  "SPOTKIT_ACCOUNTS_URL")
+    api = _validate_base_url(pick(api_url, "SPOTKIT_API_URL") or DEFAULT_API_URL, "SPOTKIT_API_URL")
+
+    if scopes is None:
+        raw = pick(None, "SPOTKIT_SCOPES")
+        scope_tuple = tuple(raw.split()) if raw else DEFAULT_SCOPES
+    elif isinstance(scopes, str):
+        scope_tuple = tuple(scopes.replace(",", " ").split())
+    else:
+        scope_tuple = tuple(scopes)
+    if not scope_tuple:
+        raise ConfigError("SPOTKIT_SCOPES is empty: remove it to use the defaults, or list scopes "
+                          "separated by spaces, e.g. 'user-read-currently-playing user-read-private'.")
+
+    cache = cache_path if cache_path is not None else pick(None, "SPOTKIT_CACHE_PATH")
+    return Settings(
+        client_id=pick(client_id, "SPOTIFY_CLIENT_ID"),
+        client_secret=pick(client_secret, "SPOTIFY_CLIENT_SECRET"),
+        redirect_uri=redirect,
+        cache_path=Path(cache).expanduser() if cache else default_cache_path(),
+        accounts_url=accounts,
+        api_url=api,
+        scopes=scope_tuple,
+    )
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _is_loopback_literal(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_redirect_uri(uri: str) -> None:
+    """Apply Spotify's 2025 redirect URI rules, raising :class:`ConfigError` with the fix."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"SPOTIFY_REDIRECT_URI {uri!r} is not a valid URL ({exc}); "
+                          f"use e.g. {DEFAULT_REDIRECT_URI}") from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"SPOTIFY_REDIRECT_URI {uri!r} is not a valid http(s) URL; "
+                          f"use e.g. {DEFAULT_REDIRECT_URI}")
+    if parts.fragment:
+        raise ConfigError(f"SPOTIFY_REDIRECT_URI {uri!r} must not contain a '#fragment'.")
+    if host == "localhost":
+        fixed = uri.replace("localhost", "127.0.0.1", 1)
+        raise ConfigError(
+            f"SPOTIFY_REDIRECT_URI {uri!r} uses 'localhost', which Spotify no longer accepts (since "
+            f"2025). Use the loopback address instead: {fixed} (and register that exact URI in your "
+            "app's settings on the Spotify developer dashboard)."
+        )
+    if parts.scheme == "http" and not _is_loopback_literal(host):
+        raise ConfigError(
+            f"SPOTIFY_REDIRECT_URI {uri!r} uses plain http on a non-loopback host; Spotify only "
+            "allows http for http://127.0.0.1:PORT/... or http://[::1]:PORT/... Use https, or "
+            f"{DEFAULT_REDIRECT_URI}."
+        )
+    if _is_loopback_literal(host) and port is None:
+        raise ConfigError(
+            f"SPOTIFY_REDIRECT_URI {uri!r} has no port, so spotkit cannot listen for the callback. "
+            f"Add one, e.g. {parts.scheme}://{parts.netloc}:8888{parts.path or '/callback'}"
+        )
+
+
+def _validate_base_url(url: str, key: str) -> str:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{key} {url!r} is not an http(s) URL, e.g. 'http://127.0.0.1:8900'.")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{key} {url!r} must not have a query or fragment.")
+    return url.rstrip("/")
