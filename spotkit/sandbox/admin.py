@@ -1,0 +1,176 @@
+"""The test-control API under /_sandbox/ and the operations behind Sandbox's helper methods.
+
+Every function here expects the caller to hold the state lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .accounts import SCOPES
+from .faults import fault_from_json
+from .player import AD
+from .state import SandboxState
+from .wire import Request, Response, json_response
+
+__all__ = ["handle", "mint_token", "set_playing", "set_user", "snapshot"]
+
+
+def mint_token(state: SandboxState, scopes: Iterable[str] | None = None) -> dict[str, Any]:
+    """A token answer as if the user had logged in (all known scopes unless given)."""
+    chosen = list(SCOPES) if scopes is None else list(scopes)
+    return state.accounts.issue(state.accounts.app.client_id, chosen)
+
+
+def set_playing(state: SandboxState, uri: str | None, is_playing: bool = True,
+                progress_ms: int = 0) -> None:
+    if uri is not None and uri != AD and state.catalogue.duration_ms(uri) is None:
+        raise ValueError(f"unknown URI {uri!r}: use one of the sandbox catalogue's tracks/episodes")
+    state.player.set_playing(uri, is_playing, progress_ms)
+
+
+def set_user(state: SandboxState, product: str | None = None,
+             display_name: str | None = None) -> None:
+    if product is not None:
+        if product not in ("premium", "free", "open"):
+            raise ValueError("product must be 'premium' or 'free'")
+        state.user["product"] = product
+    if display_name is not None:
+        state.user["display_name"] = display_name
+
+
+def snapshot(state: SandboxState) -> dict[str, Any]:
+    p = state.player
+    now = p.sync()
+    app = state.accounts.app
+    return {
+        "base_url": state.base_url,
+        "api_url": state.base_url + "/v1",
+        "accounts_url": state.base_url,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uris": list(app.redirect_uris),
+        "user": state.user_view(),
+        "now_ms": now,
+        "speed": state.clock.speed,
+        "device_id": state.device_id,
+        "player": {
+            "uri": p.current,
+            "is_playing": p.is_playing,
+            "progress_ms": p.progress_ms(now),
+            "context_uri": p.context_uri,
+            "queue": list(p.queue),
+        },
+        "faults": state.faults.pending(),
+        "catalogue": {
+            "tracks": sorted(state.catalogue.tracks_by_uri),
+            "episodes": sorted(state.catalogue.episodes_by_uri),
+        },
+    }
+
+
+def _body(req: Request) -> dict[str, Any]:
+    data = req.json()
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    return data
+
+
+def _ok(payload: Any = None) -> Response:
+    return json_response(200, {"ok": True} if payload is None else payload)
+
+
+def _faults(state: SandboxState, req: Request) -> Response:
+    if req.method == "DELETE":
+        state.faults.clear()
+        return _ok()
+    if req.method == "GET":
+        return _ok(state.faults.pending())
+    state.faults.add(fault_from_json(_body(req)))
+    return _ok()
+
+
+def _tokens(state: SandboxState, req: Request) -> Response:
+    scopes = _body(req).get("scopes")
+    if isinstance(scopes, str):
+        scopes = scopes.split()
+    return _ok(mint_token(state, scopes))
+
+
+def _expire(state: SandboxState, req: Request) -> Response:
+    state.accounts.expire_access_tokens()
+    return _ok()
+
+
+def _revoke(state: SandboxState, req: Request) -> Response:
+    state.accounts.revoke_refresh_tokens()
+    return _ok()
+
+
+def _player(state: SandboxState, req: Request) -> Response:
+    data = _body(req)
+    set_playing(state, data.get("uri"), bool(data.get("is_playing", True)),
+                int(data.get("progress_ms", 0)))
+    return _ok()
+
+
+def _user(state: SandboxState, req: Request) -> Response:
+    data = _body(req)
+    set_user(state, data.get("product"), data.get("display_name"))
+    return _ok(state.user_view())
+
+
+def _clock(state: SandboxState, req: Request) -> Response:
+    data = _body(req)
+    state.player.sync()
+    if data.get("speed") is not None:
+        state.clock.set_speed(float(data["speed"]))
+    if data.get("advance_ms") is not None:
+        state.clock.advance(float(data["advance_ms"]))
+    return _ok({"now_ms": state.player.sync(), "speed": state.clock.speed})
+
+
+def _requests(state: SandboxState, req: Request) -> Response:
+    return _ok(state.log.entries(req.arg("path")))
+
+
+def _reset_log(state: SandboxState, req: Request) -> Response:
+    state.log.reset()
+    return _ok()
+
+
+def _history(state: SandboxState, req: Request) -> Response:
+    state.player.sync()
+    return _ok([p.as_dict() for p in state.player.history])
+
+
+_Handler = Callable[[SandboxState, Request], Response]
+ROUTES: dict[tuple[str, str], _Handler] = {
+    ("GET", "/_sandbox/state"): lambda s, r: _ok(snapshot(s)),
+    ("GET", "/_sandbox/requests"): _requests,
+    ("GET", "/_sandbox/counts"): lambda s, r: _ok(s.log.counts()),
+    ("POST", "/_sandbox/reset-log"): _reset_log,
+    ("GET", "/_sandbox/faults"): _faults,
+    ("POST", "/_sandbox/faults"): _faults,
+    ("DELETE", "/_sandbox/faults"): _faults,
+    ("POST", "/_sandbox/tokens"): _tokens,
+    ("POST", "/_sandbox/tokens/expire"): _expire,
+    ("POST", "/_sandbox/tokens/revoke"): _revoke,
+    ("POST", "/_sandbox/player"): _player,
+    ("POST", "/_sandbox/user"): _user,
+    ("POST", "/_sandbox/clock"): _clock,
+    ("GET", "/_sandbox/history"): _history,
+}
+
+
+def handle(state: SandboxState, req: Request) -> Response:
+    handler = ROUTES.get((req.method, req.path))
+    if handler is None:
+        return json_response(404, {"error": "no such admin endpoint"})
+    try:
+        return handler(state, req)
+    except (ValueError, TypeError, KeyError) as exc:
+        return json_response(400, {"error": str(exc)})

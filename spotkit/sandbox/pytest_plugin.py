@@ -1,0 +1,50 @@
+"""pytest fixtures for an offline Spotify: `spotify_sandbox` and `spotkit_env`.
+
+Loaded through the `pytest11` entry point, so it stays import-light: the server is imported inside
+the fixtures only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .server import Sandbox
+
+__all__ = ["spotify_sandbox", "spotkit_env"]
+
+
+@pytest.fixture
+def spotify_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """A started Sandbox, stopped after the test.
+
+    Options go through indirect parametrization: ``@pytest.mark.parametrize("spotify_sandbox",
+    [{"premium": False}], indirect=True)``.
+    """
+    from .server import Sandbox
+
+    options = dict(getattr(request, "param", None) or {})
+    sb = Sandbox(**options)
+    sb.start()
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+@pytest.fixture
+def spotkit_env(spotify_sandbox: Sandbox, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    """The sandbox's settings in os.environ, a token cache in tmp_path, cwd = tmp_path (no stray
+    .env); yields the sandbox."""
+    for name in ("SPOTIFY_CLIENT_SECRET", "SPOTKIT_SCOPES"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in spotify_sandbox.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SPOTKIT_CACHE_PATH", str(tmp_path / "tokens.json"))
+    monkeypatch.chdir(tmp_path)
+    return spotify_sandbox
