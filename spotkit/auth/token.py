@@ -1,0 +1,127 @@
+"""The Token value: what the accounts service granted, with secrets kept out of every repr."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Token"]
+
+
+def _scope_tuple(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, (list, tuple)) and all(isinstance(s, str) for s in value):
+        return tuple(value)
+    raise ValueError("scope must be a space-separated string or a list of strings")
+
+
+@dataclass(frozen=True)
+class Token:
+    """An OAuth token as Spotify granted it.
+
+    `expires_at` is in Unix seconds. `repr()` and `str()` show the scopes and the expiry only:
+    the access and refresh tokens never appear in output, logs or tracebacks.
+    """
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    scope: tuple[str, ...] = ()
+    expires_at: float = 0.0
+    token_type: str = "Bearer"  # noqa: S105 - a token type, not a secret
+
+    def __repr__(self) -> str:
+        remaining = self.expires_at - time.time()
+        state = "expired" if remaining <= 0 else f"expires in {int(remaining)} s"
+        refresh = "yes" if self.refresh_token else "no"
+        return (f"Token(scope={' '.join(self.scope)!r}, {state}, refresh_token={refresh}, "
+                f"access_token=***)")
+
+    __str__ = __repr__
+
+    def expired(self, margin: float = 60.0, now: float | None = None) -> bool:
+        """True when the token expires within `margin` seconds (so refresh it before use)."""
+        return (time.time() if now is None else now) + margin >= self.expires_at
+
+    def missing_scopes(self, scopes: Iterable[str]) -> tuple[str, ...]:
+        """The scopes of `scopes` this token was not granted, in the order given."""
+        granted = set(self.scope)
+        return tuple(s for s in scopes if s not in granted)
+
+    def has_scopes(self, *scopes: str) -> bool:
+        """True when every scope in `scopes` was granted."""
+        return not self.missing_scopes(scopes)
+
+    @classmethod
+    def from_response(cls, data: Mapping[str, Any], now: float | None = None,
+                      previous: Token | None = None) -> Token:
+        """A Token from the token endpoint's JSON answer.
+
+        A refresh answer without `refresh_token` keeps `previous`'s (Spotify may or may not rotate
+        it), and one without `scope` keeps `previous`'s scopes. Raises ValueError on a malformed
+        answer; the message names the field, never its value.
+        """
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ValueError("the token answer has no access_token")
+        refresh = data.get("refresh_token")
+        if refresh is not None and not isinstance(refresh, str):
+            raise ValueError("the token answer's refresh_token is not a string")
+        if not refresh:
+            refresh = previous.refresh_token if previous is not None else None
+        if "scope" in data:
+            try:
+                scope = _scope_tuple(data["scope"])
+            except ValueError:
+                raise ValueError("the token answer's scope is not a string") from None
+        else:
+            scope = previous.scope if previous is not None else ()
+        expires_in = data.get("expires_in", 3600)
+        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+            raise ValueError("the token answer's expires_in is not a number")
+        token_type = data.get("token_type") or "Bearer"
+        if not isinstance(token_type, str):
+            raise ValueError("the token answer's token_type is not a string")
+        start = time.time() if now is None else now
+        return cls(access_token=access, refresh_token=refresh, scope=scope,
+                   expires_at=start + float(expires_in), token_type=token_type)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (for the token cache; it holds secrets)."""
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "scope": " ".join(self.scope),
+            "expires_at": self.expires_at,
+            "token_type": self.token_type,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Token:
+        """The inverse of :meth:`to_json`. Raises ValueError (naming the field) on a bad shape."""
+        if not isinstance(data, Mapping):
+            raise ValueError("a token entry is not an object")
+        access = data.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise ValueError("a token entry has no access_token")
+        refresh = data.get("refresh_token")
+        if refresh is not None and not isinstance(refresh, str):
+            raise ValueError("a token entry's refresh_token is not a string")
+        expires_at = data.get("expires_at")
+        if (isinstance(expires_at, bool) or not isinstance(expires_at, (int, float))
+                or not math.isfinite(expires_at)):
+            raise ValueError("a token entry's expires_at is not a number")
+        token_type = data.get("token_type", "Bearer")
+        if not isinstance(token_type, str):
+            raise ValueError("a token entry's token_type is not a string")
+        try:
+            scope = _scope_tuple(data.get("scope"))
+        except ValueError:
+            raise ValueError("a token entry's scope is not a string") from None
+        return cls(access_token=access, refresh_token=refresh or None, scope=scope,
+                   expires_at=float(expires_at), token_type=token_type)

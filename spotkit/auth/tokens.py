@@ -1,0 +1,179 @@
+"""TokenManager: hands out a valid access token and refreshes it once, however many ask at once.
+
+The client never touches the cache or the token endpoint itself. It calls :meth:`TokenManager.token`
+(or :meth:`~TokenManager.access_token`) before each request, and after a 401 calls
+:meth:`TokenManager.refresh` with the access token that was refused, then retries once.
+
+Single flight: a refresh holds a per-cache :class:`threading.Lock` (threads of this process) and
+the cache's file lock (other processes), then re-reads the cache. When the token there is no longer
+the stale one and is fresh, someone else refreshed already and that token is returned without a
+request. So N threads in M processes that find the same expired token cause exactly one refresh.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import requests
+
+from ..config import Settings, load_settings
+from ..errors import AuthError, LoginRequired, MalformedResponse, MissingScope
+from ..logs import logger
+from . import oauth
+from .cache import CachedLogin, TokenCache
+from .token import Token
+
+__all__ = ["TokenManager"]
+
+_REFRESH_LOCKS: dict[str, threading.Lock] = {}
+_REFRESH_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _process_lock(cache: TokenCache, timeout: float) -> Iterator[None]:
+    """The in-process half of single flight: one lock per cache file, shared by every manager."""
+    key = str(cache.path.absolute())
+    with _REFRESH_LOCKS_GUARD:
+        lock = _REFRESH_LOCKS.setdefault(key, threading.Lock())
+    if not lock.acquire(timeout=timeout):
+        raise AuthError(f"Another thread has been refreshing the token for more than {timeout:g} s; "
+                        "try again.")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class TokenManager:
+    """Valid tokens for one app (client id) and one user, from the cache at `settings.cache_path`.
+
+    `margin` is how many seconds before expiry a token is refreshed proactively. `user_id` picks
+    a user when several logged in with this app (default: the one who logged in last).
+    """
+
+    def __init__(self, settings: Settings | None = None, cache: TokenCache | None = None,
+                 session: requests.Session | None = None, *, user_id: str | None = None,
+                 margin: float = 60.0) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        self.client_id = self.settings.require_client_id()
+        self.cache = cache if cache is not None else TokenCache(self.settings.cache_path)
+        self.session = session
+        self.margin = margin
+        self._user_id = user_id
+        self._display_name: str | None = None
+        self._current: Token | None = None
+        self._lock_timeout = max(self.cache.lock_timeout, 30.0)
+
+    def __repr__(self) -> str:
+        return f"TokenManager(client_id={self.client_id!r}, cache={str(self.cache.path)!r})"
+
+    # --- what the client uses -------------------------------------------------------------------
+
+    def token(self) -> Token:
+        """A token valid for at least `margin` seconds; refreshes first when needed.
+
+        Raises LoginRequired when nobody logged in (or the login was revoked or expired).
+        """
+        current = self._current
+        if current is None:
+            current = self._adopt(self._load_entry())
+        if current.expired(self.margin):
+            return self.refresh(current.access_token)
+        return current
+
+    def access_token(self) -> str:
+        """The access token of :meth:`token`, for an `Authorization: Bearer` header."""
+        return self.token().access_token
+
+    def refresh(self, stale_access_token: str | None = None) -> Token:
+        """Get a new access token, unless another thread or process already did.
+
+        `stale_access_token` is the token that was refused (a 401) or found expired; default: the
+        one this manager holds. If the cache already holds a different, fresh token, that one is
+        returned and no request is sent.
+        """
+        with _process_lock(self.cache, self._lock_timeout), self.cache.lock():
+            entry = self._load_entry()
+            cached = entry.token
+            stale = stale_access_token
+            if stale is None:
+                stale = self._current.access_token if self._current else cached.access_token
+            if cached.access_token != stale and not cached.expired(self.margin):
+                logger.debug("token already refreshed by another thread or process")
+                return self._adopt(entry)
+            if not cached.refresh_token:
+                raise LoginRequired("The cached token cannot be refreshed (it has no refresh "
+                                    "token). Run `spotkit login` to log in again.")
+            answer = oauth.refresh_access_token(self.settings, cached.refresh_token,
+                                                session=self.session)
+            try:
+                new = Token.from_response(answer, previous=cached)
+            except ValueError as exc:
+                raise MalformedResponse(f"Spotify's token endpoint sent a bad answer ({exc}).",
+                                        status=200) from None
+            rotated = new.refresh_token != cached.refresh_token
+            self.cache.save(self.client_id, entry.user_id, new, make_current=False)
+            logger.debug("access token refreshed (refresh token %s)",
+                         "rotated" if rotated else "kept")
+            return self._adopt(CachedLogin(entry.client_id, entry.user_id, new,
+                                           entry.display_name))
+
+    def require_scopes(self, *scopes: str) -> Token:
+        """The token, if it was granted every scope in `scopes`; else MissingScope naming them."""
+        token = self.token()
+        missing = token.missing_scopes(scopes)
+        if not missing:
+            return token
+        names = ", ".join(missing)
+        plural = "s" if len(missing) > 1 else ""
+        if all(s in self.settings.scopes for s in missing):
+            advice = "Run `spotkit login` again to grant it (your configured scopes include it)."
+        else:
+            wanted = " ".join(dict.fromkeys((*self.settings.scopes, *missing)))
+            advice = (f"Log in again with it: spotkit login --scopes {wanted} (or add it to "
+                      "SPOTKIT_SCOPES).")
+        raise MissingScope(f"The cached login was not granted the scope{plural} {names}, which "
+                           f"this call needs. {advice}", missing=missing)
+
+    # --- who is logged in -----------------------------------------------------------------------
+
+    @property
+    def user_id(self) -> str | None:
+        """The Spotify user id of the cached login (None if nobody logged in)."""
+        if self._user_id is not None:
+            return self._user_id
+        return self.cache.current_user(self.client_id)
+
+    @property
+    def display_name(self) -> str | None:
+        """The display name recorded at login, if any."""
+        if self._display_name is None:
+            entry = self.cache.load_entry(self.client_id, self._user_id)
+            if entry is not None:
+                self._display_name = entry.display_name
+        return self._display_name
+
+    def logout(self) -> CachedLogin | None:
+        """Remove this user's token from the cache; returns what was removed (None if nothing)."""
+        removed = self.cache.remove(self.client_id, self._user_id)
+        self._current = None
+        return removed
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _load_entry(self) -> CachedLogin:
+        entry = self.cache.load_entry(self.client_id, self._user_id)
+        if entry is None:
+            raise LoginRequired(f"No Spotify login is cached for the app {self.client_id} in "
+                                f"{self.cache.path}. Run `spotkit login` (or spotkit.login() in "
+                                "a notebook).")
+        return entry
+
+    def _adopt(self, entry: CachedLogin) -> Token:
+        self._user_id = entry.user_id
+        if entry.display_name is not None:
+            self._display_name = entry.display_name
+        self._current = entry.token
+        return entry.token

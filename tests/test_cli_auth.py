@@ -1,0 +1,170 @@
+"""spotkit.cli.auth: `spotkit login`, `spotkit whoami`, `spotkit logout` against the sandbox."""
+
+from __future__ import annotations
+
+import html
+import re
+import socket
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from spotkit.auth import login as login_module
+from spotkit.cli import main
+from spotkit.sandbox import Sandbox
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def play_browser(url: str, decision: str = "agree") -> None:
+    """Open `url`, press a button on the sandbox's consent page, follow the redirect."""
+    session = requests.Session()
+    response = session.get(url, allow_redirects=False, timeout=10)
+    if response.status_code == 200:
+        fields = {html.unescape(k): html.unescape(v) for k, v in re.findall(
+            r'<input type="hidden" name="([^"]*)" value="([^"]*)">', response.text)}
+        base = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
+        response = session.post(f"{base}/authorize/decision",
+                                data={**fields, "decision": decision},
+                                allow_redirects=False, timeout=10)
+    session.get(response.headers["Location"], timeout=20)
+
+
+@pytest.fixture
+def env(spotkit_env: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+    monkeypatch.setenv("SPOTIFY_REDIRECT_URI", f"http://127.0.0.1:{free_port()}/callback")
+    return spotkit_env
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """`open_in_browser` replaced by a background thread that plays the browser."""
+    opened: list[str] = []
+
+    def fake_open(url: str) -> bool:
+        opened.append(url)
+        threading.Thread(target=play_browser, args=(url,), daemon=True).start()
+        return True
+
+    monkeypatch.setattr(login_module, "open_in_browser", fake_open)
+    return opened
+
+
+def test_login_whoami_logout(env: Sandbox, browser: list[str], tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["login", "--timeout", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "Logged in as Sandy Box" in out.splitlines()
+    assert browser[0] in out.splitlines()  # the URL on a line of its own
+    cache = tmp_path / "tokens.json"
+    assert cache.exists()
+    assert cache.read_text().count("access_token") == 1
+
+    assert main(["whoami"]) == 0
+    out = capsys.readouterr().out
+    assert f"Logged in as Sandy Box (user id {env.user['id']})" in out
+    assert "user-read-private" in out
+
+    env.expire_access_tokens()  # whoami recovers from a 401 with one refresh
+    assert main(["whoami"]) == 0
+    assert "Logged in as Sandy Box" in capsys.readouterr().out
+    assert env.counts()["POST /api/token grant_type=refresh_token"] == 1
+
+    assert main(["logout"]) == 0
+    assert "removed the cached token" in capsys.readouterr().out
+    assert not cache.exists()
+    assert main(["logout"]) == 0
+    assert "Not logged in" in capsys.readouterr().out
+
+
+def test_login_options(env: Sandbox, browser: list[str],
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["login", "--scopes", "user-read-private", "user-read-email", "--show-dialog",
+                 "--timeout", "20"]) == 0
+    assert "show_dialog=true" in browser[0]
+    assert "scope=user-read-private+user-read-email" in browser[0]
+    capsys.readouterr()
+    assert main(["whoami"]) == 0
+    assert "Scopes: user-read-private user-read-email" in capsys.readouterr().out
+
+
+def test_no_browser_times_out_cleanly(env: Sandbox, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    def must_not_open(url: str) -> bool:
+        raise AssertionError("--no-browser opened a browser")
+
+    monkeypatch.setattr(login_module, "open_in_browser", must_not_open)
+    assert main(["login", "--no-browser", "--timeout", "0.3"]) == 1
+    captured = capsys.readouterr()
+    assert "/authorize?" in captured.out
+    assert "within 0.3 s" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_denied_login(env: Sandbox, monkeypatch: pytest.MonkeyPatch,
+                      capsys: pytest.CaptureFixture[str]) -> None:
+    def cancel(url: str) -> bool:
+        threading.Thread(target=play_browser, args=(url, "cancel"), daemon=True).start()
+        return True
+
+    monkeypatch.setattr(login_module, "open_in_browser", cancel)
+    assert main(["login", "--timeout", "20"]) == 1
+    err = capsys.readouterr().err
+    assert "access_denied" in err
+    assert "Traceback" not in err
+
+
+def test_busy_port(env: Sandbox, monkeypatch: pytest.MonkeyPatch,
+                   capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        monkeypatch.setenv("SPOTIFY_REDIRECT_URI", f"http://127.0.0.1:{port}/callback")
+        assert main(["login", "--no-browser", "--timeout", "5"]) == 1
+    err = capsys.readouterr().err
+    assert f"Port {port}" in err
+    assert "Traceback" not in err
+
+
+def test_whoami_without_login(env: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["whoami"]) == 1
+    assert "spotkit login" in capsys.readouterr().err
+
+
+def test_corrupt_cache(env: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "tokens.json").write_text("{oops")
+    assert main(["whoami"]) == 1
+    err = capsys.readouterr().err
+    assert "spotkit login" in err
+    assert "Traceback" not in err
+    assert (tmp_path / "tokens.json").read_text() == "{oops"
+
+
+def test_revoked_login(env: Sandbox, browser: list[str],
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["login", "--timeout", "20"]) == 0
+    env.expire_access_tokens()
+    env.revoke_refresh_tokens()
+    capsys.readouterr()
+    assert main(["whoami"]) == 1
+    err = capsys.readouterr().err
+    assert "log in again" in err
+    assert "spotkit login" in err
+
+
+def test_no_client_id(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPOTIFY_CLIENT_ID", raising=False)
+    assert main(["login", "--no-browser", "--timeout", "1"]) == 1
+    assert "SPOTIFY_CLIENT_ID" in capsys.readouterr().err
