@@ -14,36 +14,28 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
-_EXPORTS: dict[str, str] = {
-    # configuration and errors
-    "Settings": "spotkit.config",
-    "load_settings": "spotkit.config",
-    "SpotkitError": "spotkit.errors",
-    "ConfigError": "spotkit.errors",
-    "AuthError": "spotkit.errors",
-    "LoginRequired": "spotkit.errors",
-    "CacheCorrupt": "spotkit.errors",
-    "StateMismatch": "spotkit.errors",
-    "LoginTimeout": "spotkit.errors",
-    "LoginDenied": "spotkit.errors",
-    "LoginCancelled": "spotkit.errors",
-    "PortInUse": "spotkit.errors",
-    "TokenRequestError": "spotkit.errors",
-    "MissingScope": "spotkit.errors",
-    "NetworkError": "spotkit.errors",
-    "MalformedResponse": "spotkit.errors",
-    "SpotifyAPIError": "spotkit.errors",
-    "Unauthorized": "spotkit.errors",
-    "Forbidden": "spotkit.errors",
-    "PremiumRequired": "spotkit.errors",
-    "NotFound": "spotkit.errors",
-    "NoActiveDevice": "spotkit.errors",
-    "RateLimited": "spotkit.errors",
-    "QuotaExceeded": "spotkit.errors",
-    "ServerError": "spotkit.errors",
-    "HistoryError": "spotkit.errors",
+# module -> the public names it defines; each loads on first use
+_MODULES: dict[str, tuple[str, ...]] = {
+    "spotkit.config": ("Settings", "load_settings"),
+    "spotkit.errors": (
+        "SpotkitError", "ConfigError", "AuthError", "LoginRequired", "CacheCorrupt", "StateMismatch",
+        "LoginTimeout", "LoginDenied", "LoginCancelled", "PortInUse", "TokenRequestError",
+        "MissingScope", "NetworkError", "MalformedResponse", "SpotifyAPIError", "Unauthorized",
+        "Forbidden", "PremiumRequired", "NotFound", "NoActiveDevice", "RateLimited", "QuotaExceeded",
+        "ServerError", "HistoryError",
+    ),
+    "spotkit.auth.login": ("login", "LoginFlow"),
+    "spotkit.auth.token": ("Token",),
+    "spotkit.auth.cache": ("TokenCache",),
+    "spotkit.auth.tokens": ("TokenManager",),
+    "spotkit.client": (
+        "Spotify", "default_client", "set_default_client", "me", "playback", "now_playing",
+        "recently_played", "play", "pause", "next_track", "previous_track",
+    ),
+    "spotkit.records": ("HistoryPage", "NOW_PLAYING_COLUMNS", "HISTORY_COLUMNS"),
+    "spotkit.frames": ("to_frame",),
 }
+_EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
@@ -62,6 +54,23 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .auth.cache import TokenCache
+    from .auth.login import LoginFlow, login
+    from .auth.token import Token
+    from .auth.tokens import TokenManager
+    from .client import (
+        Spotify,
+        default_client,
+        me,
+        next_track,
+        now_playing,
+        pause,
+        play,
+        playback,
+        previous_track,
+        recently_played,
+        set_default_client,
+    )
     from .config import Settings, load_settings
     from .errors import (
         AuthError,
@@ -89,3 +98,5 @@ if TYPE_CHECKING:
         TokenRequestError,
         Unauthorized,
     )
+    from .frames import to_frame
+    from .records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS, HistoryPage

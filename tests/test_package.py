@@ -39,3 +39,17 @@ def test_cli_version() -> None:
     out = subprocess.run([sys.executable, "-m", "spotkit", "--version"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"spotkit {spotkit.__version__}"
+
+
+def test_type_checkers_see_every_lazy_name() -> None:
+    """The TYPE_CHECKING imports mirror the lazy table, so mypy and IDEs know every public name."""
+    import ast
+
+    tree = ast.parse(Path(spotkit.__file__).read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    imported: dict[str, str] = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom)
+        for alias in node.names:
+            imported[alias.name] = f"spotkit.{node.module}"
+    assert imported == spotkit._EXPORTS
