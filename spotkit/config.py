@@ -49,6 +49,7 @@ ENV_KEYS: dict[str, str] = {
     "SPOTKIT_ACCOUNTS_URL": f"Spotify's accounts service (default {DEFAULT_ACCOUNTS_URL})",
     "SPOTKIT_API_URL": f"Spotify's Web API (default {DEFAULT_API_URL})",
     "SPOTKIT_SCOPES": "space-separated scopes to request instead of the defaults",
+    "SPOTKIT_SANDBOX": "1: run the tutorials and `spotkit demo` on the sandbox even with credentials",
 }
 
 _APP_NAME = "spotkit"

@@ -46,10 +46,19 @@ def test_type_checkers_see_every_lazy_name() -> None:
     import ast
 
     tree = ast.parse(Path(spotkit.__file__).read_text())
-    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    block = next(n for n in tree.body
+                 if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
     imported: dict[str, str] = {}
     for node in block.body:
         assert isinstance(node, ast.ImportFrom)
         for alias in node.names:
             imported[alias.name] = f"spotkit.{node.module}"
     assert imported == spotkit._EXPORTS
+
+
+def test_no_public_name_shadows_a_submodule() -> None:
+    """`spotkit.x` must mean one thing: a lazy name equal to a submodule's would flip on import."""
+    import pkgutil
+
+    submodules = {m.name for m in pkgutil.iter_modules(spotkit.__path__)}
+    assert not submodules & set(spotkit._EXPORTS)
