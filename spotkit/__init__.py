@@ -34,6 +34,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     ),
     "spotkit.records": ("HistoryPage", "NOW_PLAYING_COLUMNS", "HISTORY_COLUMNS"),
     "spotkit.frames": ("to_frame",),
+    "spotkit.history": ("HistoryLogger", "read_history"),
     "spotkit.tutorial": ("quickstart", "Quickstart"),
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
@@ -100,5 +101,6 @@ if TYPE_CHECKING:
         Unauthorized,
     )
     from .frames import to_frame
+    from .history import HistoryLogger, read_history
     from .records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS, HistoryPage
     from .tutorial import Quickstart, quickstart
