@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
@@ -59,6 +59,9 @@ Record = dict[str, Any]
 Moment = int | datetime
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _ms(value: Moment | None, name: str) -> int | None:
     """Unix milliseconds from an int (already ms) or a datetime (naive means UTC)."""
     if value is None:
@@ -66,7 +69,8 @@ def _ms(value: Moment | None, name: str) -> int | None:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        return int(value.timestamp() * 1000)
+        # integer arithmetic, so a cursor never depends on float rounding
+        return (value - _EPOCH) // timedelta(milliseconds=1)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a datetime or Unix milliseconds (an int >= 0), "
                          f"not {value!r}")

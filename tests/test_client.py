@@ -223,6 +223,12 @@ def test_recently_played(sp: Spotify, mocked: responses.RequestsMock) -> None:
     assert query(mocked.calls[2]) == {"limit": ["50"], "before": ["1695396194294"]}
 
 
+def test_datetime_cursors_are_exact_to_the_millisecond(sp: Spotify, mocked: responses.RequestsMock) -> None:
+    mocked.get(RECENT_URL, json={"items": [], "cursors": None, "limit": 1})
+    sp.recently_played(after=datetime(2023, 9, 22, 15, 23, 14, 293999, tzinfo=timezone.utc), limit=1)
+    assert query(mocked.calls[0])["after"] == ["1695396194293"]
+
+
 @pytest.mark.parametrize("kwargs", [
     {"after": 1, "before": 2}, {"limit": 0}, {"limit": 51}, {"limit": True}, {"after": -1},
     {"before": "yesterday"},
