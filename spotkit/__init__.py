@@ -35,6 +35,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "spotkit.records": ("HistoryPage", "NOW_PLAYING_COLUMNS", "HISTORY_COLUMNS"),
     "spotkit.frames": ("to_frame",),
     "spotkit.history": ("HistoryLogger", "read_history"),
+    "spotkit.widgets.login": ("login_button", "LoginButton"),
+    "spotkit.widgets.now_playing": ("NowPlayingWidget",),
     "spotkit.tutorial": ("quickstart", "Quickstart"),
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
@@ -104,3 +106,5 @@ if TYPE_CHECKING:
     from .history import HistoryLogger, read_history
     from .records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS, HistoryPage
     from .tutorial import Quickstart, quickstart
+    from .widgets.login import LoginButton, login_button
+    from .widgets.now_playing import NowPlayingWidget

@@ -12,6 +12,9 @@ import re
 __all__ = ["RedactingFilter", "enable_debug_logging", "logger", "redact"]
 
 logger = logging.getLogger("spotkit")
+# a library never prints through Python's last-resort handler: a warning from a background
+# thread would otherwise land in whatever notebook cell happens to be running
+logger.addHandler(logging.NullHandler())
 
 _SECRET_PARAMS = ("access_token", "refresh_token", "code", "code_verifier", "client_secret",
                   "state", "id_token", "token")

@@ -41,6 +41,8 @@ class Quickstart:
     data_dir: Path
     sandbox_url: str | None = None
     display_name: str | None = None
+    #: how much faster than real time playback runs (the sandbox's time compression; 1.0 for Spotify)
+    speed: float = 1.0
     sandbox: Sandbox | None = field(default=None, repr=False)
 
     @property
@@ -115,9 +117,11 @@ def _start(sandbox: bool | None, speed: float) -> Quickstart:
     if external:
         settings = load_settings()
         data_dir = settings.cache_path.parent
-        session = Quickstart("sandbox", settings, data_dir, sandbox_url=external)
+        session = Quickstart("sandbox", settings, data_dir, sandbox_url=external,
+                             speed=_sandbox_speed(external))
     else:
         session = _start_sandbox(speed)
+        session.speed = speed
     session.display_name = _logged_in(session.settings) or _robot_login(session.settings)
     return session
 
@@ -137,6 +141,18 @@ def _start_sandbox(speed: float) -> Quickstart:
     os.environ.pop("SPOTIFY_CLIENT_SECRET", None)
     os.environ.update(env)
     return Quickstart("sandbox", load_settings(), data_dir, sandbox_url=sb.base_url, sandbox=sb)
+
+
+def _sandbox_speed(base_url: str) -> float:
+    """The time compression of a sandbox another process started (1.0 if it cannot be asked)."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{base_url}/_sandbox/state", timeout=5) as resp:  # noqa: S310
+            return float(json.load(resp)["speed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 1.0
 
 
 def _free_port() -> int:

@@ -1,0 +1,42 @@
+"""Notebook widgets: a one-click login button and a live now-playing card.
+
+ipywidgets is imported by the classes that draw, on first use: ``spotkit.widgets.scheduler`` and
+``spotkit.widgets.poller`` (the timing rules and the background thread) work without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["LoginButton", "NowPlayingPoller", "NowPlayingWidget", "PollPolicy", "PollScheduler",
+           "login_button"]
+
+_EXPORTS: dict[str, str] = {
+    "LoginButton": "spotkit.widgets.login",
+    "login_button": "spotkit.widgets.login",
+    "NowPlayingWidget": "spotkit.widgets.now_playing",
+    "NowPlayingPoller": "spotkit.widgets.poller",
+    "PollPolicy": "spotkit.widgets.scheduler",
+    "PollScheduler": "spotkit.widgets.scheduler",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'spotkit.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:
+    from .login import LoginButton, login_button
+    from .now_playing import NowPlayingWidget
+    from .poller import NowPlayingPoller
+    from .scheduler import PollPolicy, PollScheduler

@@ -1,0 +1,470 @@
+"""The now-playing widget's engine: one background thread that polls, ticks and runs commands.
+
+No ipywidgets here. The thread hands a :class:`PlayerView` snapshot to an `on_update` callback
+(the widget's renderer) whenever something visible changes: after each poll, on each local
+progress tick, when a command starts or fails. It never prints, displays or raises into the
+notebook: every failure becomes the snapshot's status line.
+
+The thread has one owner (the :class:`NowPlayingPoller`), a stop event and a wake event; it ends
+on :meth:`NowPlayingPoller.stop`, which the widget calls on close, and at interpreter exit.
+Button clicks run in the kernel thread: :meth:`NowPlayingPoller.request` only queues the command
+and wakes the thread, so a click never waits for Spotify.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from ..errors import (
+    LoginRequired,
+    MalformedResponse,
+    MissingScope,
+    NetworkError,
+    NoActiveDevice,
+    PremiumRequired,
+    QuotaExceeded,
+    RateLimited,
+    ServerError,
+    SpotifyAPIError,
+    SpotkitError,
+)
+from ..logs import logger, redact
+from . import _runtime
+from .scheduler import COMMANDS, Observation, PollScheduler, command_visible
+
+__all__ = [
+    "CONTROL_SCOPE",
+    "ImageFetcher",
+    "NowPlayingPoller",
+    "PlayerClient",
+    "PlayerView",
+    "describe_error",
+]
+
+CONTROL_SCOPE = "user-modify-playback-state"
+PLAYBACK_SCOPE = "user-read-playback-state"
+
+
+class PlayerClient(Protocol):
+    """What the poller needs from :class:`spotkit.client.Spotify`."""
+
+    def playback(self) -> dict[str, Any] | None: ...
+
+    def now_playing(self) -> dict[str, Any] | None: ...
+
+    def play(self) -> object: ...
+
+    def pause(self) -> object: ...
+
+    def next(self) -> object: ...
+
+    def previous(self) -> object: ...
+
+
+@dataclass(frozen=True)
+class PlayerView:
+    """Everything the widget shows, as one immutable snapshot."""
+
+    record: Mapping[str, Any] | None = None
+    position_ms: int | None = None
+    loaded: bool = False              # a poll has succeeded at least once
+    status: str = ""                  # "" or what went wrong / what is happening
+    status_kind: str = "info"         # "info" | "warning" | "error"
+    can_control: bool | None = None   # None: not known yet
+    busy: str | None = None           # the command being sent
+    image: bytes | None = None
+    image_url: str | None = None
+    polls: int = 0
+    calls: int = 0
+
+
+def describe_error(exc: BaseException, retry_in: float | None = None) -> tuple[str, str]:
+    """(status text, kind) for a failure; never contains a token (text goes through `redact`)."""
+    later = f" Retrying in {_seconds(retry_in)}." if retry_in is not None else ""
+    if isinstance(exc, PremiumRequired):
+        text, kind = "Spotify Premium is required to control playback.", "warning"
+    elif isinstance(exc, NoActiveDevice):
+        text, kind = ("No active device: start playing on a Spotify device, then try again.",
+                      "warning")
+    elif isinstance(exc, QuotaExceeded):
+        text, kind = f"Spotify's request quota for this app is used up (429 QUOTA_EXCEEDED).{later}", \
+            "error"
+    elif isinstance(exc, RateLimited):
+        text, kind = f"Spotify asked us to slow down (429 Too Many Requests).{later}", "warning"
+    elif isinstance(exc, MissingScope):
+        text, kind = str(exc), "error"
+    elif isinstance(exc, LoginRequired):
+        text, kind = ("Not logged in: run spotkit.login_button() in a cell (or `spotkit login`); "
+                      "this widget picks the login up by itself."), "warning"
+    elif isinstance(exc, NetworkError):
+        text, kind = f"Spotify cannot be reached: {exc}{later}", "error"
+    elif isinstance(exc, ServerError):
+        text, kind = f"Spotify is having trouble ({exc.status}).{later}", "error"
+    elif isinstance(exc, MalformedResponse):
+        text, kind = f"Spotify sent an unreadable answer.{later}", "error"
+    elif isinstance(exc, (SpotifyAPIError, SpotkitError)):
+        text, kind = f"{exc}{later}", "error"
+    else:
+        text, kind = f"Unexpected error ({type(exc).__name__}: {exc}).{later}", "error"
+    return redact(text), kind
+
+
+def _seconds(value: float) -> str:
+    if value < 1:
+        return f"{value:.1f} s"
+    if value < 120:
+        return f"{math.ceil(value)} s"
+    return f"{math.ceil(value / 60)} min"
+
+
+class ImageFetcher:
+    """Downloads album art with a timeout and keeps the last few images by URL."""
+
+    def __init__(self, timeout: float = 5.0, keep: int = 32) -> None:
+        self.timeout = timeout
+        self.keep = keep
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._session: Any = None
+
+    def __call__(self, url: str) -> bytes | None:
+        cached = self._cache.get(url)
+        if cached is not None:
+            self._cache.move_to_end(url)
+            return cached
+        import requests
+
+        if self._session is None:
+            self._session = requests.Session()
+        try:
+            resp = self._session.get(url, timeout=(3.05, self.timeout))
+        except requests.RequestException as exc:
+            logger.debug("album art not fetched: %s", type(exc).__name__)
+            return None
+        if resp.status_code != 200 or not resp.content:
+            return None
+        self._cache[url] = resp.content
+        while len(self._cache) > self.keep:
+            self._cache.popitem(last=False)
+        return bytes(resp.content)
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+ClientSource = Callable[[], PlayerClient]
+
+
+class NowPlayingPoller:
+    """Polls `client` on the schedule of `scheduler` and reports to `on_update` (worker thread).
+
+    `client` may be a client or a zero-argument callable making one; it is called in the worker
+    thread, so a configuration error shows in the status line instead of raising in the cell.
+    `clock` must be monotonic. `control` forces controls on or off (default: when the token has
+    the user-modify-playback-state scope).
+    """
+
+    def __init__(self, client: PlayerClient | ClientSource, *,
+                 on_update: Callable[[PlayerView], None],
+                 scheduler: PollScheduler | None = None,
+                 tick_interval: float = 0.5,
+                 clock: Callable[[], float] = time.monotonic,
+                 fetch_image: Callable[[str], bytes | None] | None = None,
+                 control: bool | None = None,
+                 on_record: Callable[[Observation], None] | None = None,
+                 command_status_time: float = 10.0) -> None:
+        if not (tick_interval > 0 and math.isfinite(tick_interval)):
+            raise ValueError("tick_interval must be a positive number of seconds")
+        self._client_source: ClientSource | None
+        if callable(client) and not hasattr(client, "playback"):
+            self._client: PlayerClient | None = None
+            self._client_source = client
+        else:
+            self._client = client  # type: ignore[assignment]
+            self._client_source = None
+        self.on_update = on_update
+        self.on_record = on_record
+        self.scheduler = scheduler if scheduler is not None else PollScheduler()
+        self.tick_interval = float(tick_interval)
+        self.clock = clock
+        self.fetch_image = fetch_image
+        self.command_status_time = command_status_time
+        self._control_forced = control
+        self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
+        self._use_playback = True
+        self._obs: Observation | None = None
+        self._due = 0.0  # poll at once
+        self._poll_asap = False  # set from other threads by poll_now()
+        self._confirm: str | None = None  # a command whose effect the next poll should show
+        self._view = PlayerView(can_control=control)
+        self._last_tick_position: int | None = None
+        # the status line: a failed command's message stays for a while, whatever polls say
+        self._poll_status: tuple[str, str] = ("", "info")
+        self._command_status: tuple[str, str, float] | None = None
+        self.polls = 0
+        self.calls = 0
+
+    # --- public -------------------------------------------------------------------------------
+
+    @property
+    def view(self) -> PlayerView:
+        """The latest snapshot."""
+        return self._view
+
+    @property
+    def current(self) -> Mapping[str, Any] | None:
+        """The latest now-playing record (None when nothing plays or nothing was fetched)."""
+        return self._obs.record if self._obs is not None else None
+
+    @property
+    def client(self) -> PlayerClient | None:
+        """The client (None until the thread made it, when given a factory)."""
+        return self._client
+
+    @property
+    def observation(self) -> Observation | None:
+        return self._obs
+
+    @property
+    def running(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive() and not self._stop.is_set()
+
+    def start(self) -> None:
+        """Start the worker thread (no-op when it runs). Returns at once."""
+        with self._lifecycle:
+            if self.running:
+                return
+            old = self._thread
+            if old is not None and old.is_alive():  # stopping, but stuck in a request
+                old.join(timeout=0.05)
+            self._stop = threading.Event()
+            self._due = self.clock()
+            self._thread = threading.Thread(target=self._run, args=(self._stop,),
+                                            name="spotkit-now-playing", daemon=True)
+            self._thread.start()
+        _runtime.stop_at_exit(self)
+
+    def stop(self, timeout: float | None = 1.0) -> None:
+        """Stop the worker thread; waits at most `timeout` seconds for it (it is a daemon)."""
+        with self._lifecycle:
+            self._stop.set()
+            self._wake.set()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread() and thread.is_alive():
+            thread.join(timeout=timeout)
+
+    def request(self, command: str) -> None:
+        """Queue a player command ('previous', 'play', 'pause', 'toggle', 'next'); never blocks."""
+        if command not in COMMANDS:
+            raise ValueError(f"unknown command {command!r}; use one of {', '.join(COMMANDS)}")
+        self._commands.put(command)
+        self._wake.set()
+
+    def poll_now(self) -> None:
+        """Ask for a poll as soon as the thread is free (no cost while it is stopped)."""
+        self._poll_asap = True
+        self._wake.set()
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                wait = self.step(stop)
+            except BaseException as exc:  # the thread must not die with a traceback in a cell
+                logger.debug("now-playing loop failed: %s", type(exc).__name__)
+                self._poll_status = describe_error(exc, self.scheduler.policy.backoff_initial)
+                self._publish(stop, busy=None)
+                wait = self.scheduler.policy.backoff_initial
+                if not isinstance(exc, Exception):
+                    return
+            if wait > 0:
+                self._wake.wait(wait)
+
+    def step(self, stop: threading.Event | None = None) -> float:
+        """One turn of the loop: run queued commands, poll if due, tick; returns seconds to sleep.
+
+        The thread calls this; tests call it directly with a fake clock.
+        """
+        stop = stop if stop is not None else self._stop
+        while not stop.is_set():
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            self._run_command(command, stop)
+        if stop.is_set():
+            return 0.0
+        expiry = self._command_status[2] if self._command_status is not None else None
+        if expiry is not None and self.clock() >= expiry:
+            self._command_status = None
+            self._publish(stop)
+        if self._poll_asap or self.clock() >= self._due:
+            self._poll_asap = False
+            self._poll(stop)
+        now = self.clock()
+        wait = self._due - now
+        if expiry is not None and self._command_status is not None:
+            wait = min(wait, expiry - now)
+        if self._obs is not None and self._obs.is_playing:
+            self._tick(stop, now)
+            wait = min(wait, self.tick_interval)
+        return max(0.0, wait)
+
+    # --- the pieces ---------------------------------------------------------------------------
+
+    def _get_client(self) -> PlayerClient:
+        if self._client is None:
+            if self._client_source is None:  # pragma: no cover - one of the two is always set
+                raise SpotkitError("no client")
+            self._client = self._client_source()
+        return self._client
+
+    def _count_calls(self, client: PlayerClient, before: int | None, fallback: int) -> None:
+        after = getattr(client, "calls", None)
+        if isinstance(before, int) and isinstance(after, int) and after >= before:
+            self.calls += after - before
+        else:
+            self.calls += fallback
+
+    def _fetch(self, client: PlayerClient) -> dict[str, Any] | None:
+        if self._use_playback:
+            try:
+                return client.playback()
+            except MissingScope as exc:
+                if PLAYBACK_SCOPE not in exc.missing:
+                    raise
+                # currently-playing needs only user-read-currently-playing (no device shown)
+                self._use_playback = False
+        return client.now_playing()
+
+    def _poll(self, stop: threading.Event) -> None:
+        started = self.clock()
+        client: PlayerClient | None = None
+        before: int | None = None
+        try:
+            client = self._get_client()
+            before = getattr(client, "calls", None)
+            record = self._fetch(client)
+        except Exception as exc:
+            if client is not None:
+                self._count_calls(client, before, 1)
+            delay = self.scheduler.after_error(exc)
+            self._due = self.clock() + delay
+            self._confirm = None
+            retry = None if isinstance(exc, (LoginRequired, MissingScope)) else delay
+            self._poll_status = describe_error(exc, retry)
+            logger.debug("now-playing poll failed: %s; next poll in %.2f s", type(exc).__name__,
+                         delay)
+            self._publish(stop)
+            return
+        observed = self.clock()
+        self.polls += 1
+        self._count_calls(client, before, 1)
+        obs = Observation(record, observed)
+        previous = self._obs
+        self._obs = obs
+        delay = self.scheduler.after_poll(obs, previous, observed)
+        if self._confirm is not None:
+            if not command_visible(self._confirm, previous.record if previous else None, record):
+                delay = min(delay, self.scheduler.policy.confirm_delay)
+            self._confirm = None
+        self._due = observed + delay
+        logger.debug("now-playing poll took %.3f s; next in %.3f s", observed - started, delay)
+        if self.on_record is not None:
+            self.on_record(obs)
+        can_control = self._view.can_control
+        if can_control is None:
+            can_control = self._control_allowed(client)
+        image_url = record.get("image_url") if record is not None else None
+        self._last_tick_position = None
+        self._poll_status = ("", "info")
+        self._publish(stop, record=record, position_ms=self.scheduler.position_ms(obs, observed),
+                      loaded=True, can_control=can_control)
+        if image_url != self._view.image_url:
+            self._load_image(stop, image_url if isinstance(image_url, str) else None)
+
+    def _load_image(self, stop: threading.Event, url: str | None) -> None:
+        image: bytes | None = None
+        if url is not None and self.fetch_image is not None:
+            try:
+                image = self.fetch_image(url)
+            except Exception as exc:  # art is decoration: never a failure
+                logger.debug("album art failed: %s", type(exc).__name__)
+        self._publish(stop, image=image, image_url=url)
+
+    def _control_allowed(self, client: PlayerClient) -> bool | None:
+        """Controls only when the login granted the scope; None if the client cannot tell."""
+        if self._control_forced is not None:
+            return self._control_forced
+        auth = getattr(client, "auth", None)
+        token_of = getattr(auth, "token", None)
+        if token_of is None:
+            return True
+        try:
+            token = token_of()
+        except Exception:  # the poll just worked, so this is transient: decide next time
+            return None
+        has_scopes = getattr(token, "has_scopes", None)
+        return bool(has_scopes(CONTROL_SCOPE)) if callable(has_scopes) else True
+
+    def _run_command(self, command: str, stop: threading.Event) -> None:
+        if command == "toggle":
+            command = "pause" if self._obs is not None and self._obs.is_playing else "play"
+        self._command_status = None
+        self._publish(stop, busy=command)
+        client: PlayerClient | None = None
+        before: int | None = None
+        try:
+            client = self._get_client()
+            before = getattr(client, "calls", None)
+            getattr(client, command)()
+        except Exception as exc:
+            if client is not None:
+                self._count_calls(client, before, 1)
+            text, kind = describe_error(exc)
+            logger.debug("player command %s failed: %s", command, type(exc).__name__)
+            # nothing changed on Spotify's side: no extra poll, the message stays a while
+            self._command_status = (text, kind, self.clock() + self.command_status_time)
+            self._publish(stop, busy=None)
+            return
+        self._count_calls(client, before, 1)
+        self._confirm = command
+        self._due = self.clock() + self.scheduler.after_command()
+        self._publish(stop, busy=None)
+
+    def _tick(self, stop: threading.Event, now: float) -> None:
+        position = self.scheduler.position_ms(self._obs, now)
+        if position is None or position == self._last_tick_position:
+            return
+        self._last_tick_position = position
+        self._publish(stop, position_ms=position)
+
+    def _publish(self, stop: threading.Event, **changes: Any) -> None:
+        if self._command_status is not None:
+            status, kind = self._command_status[0], self._command_status[1]
+        else:
+            status, kind = self._poll_status
+        view = replace(self._view, polls=self.polls, calls=self.calls, status=status,
+                       status_kind=kind, **changes)
+        self._view = view
+        if stop.is_set():
+            return
+        try:
+            self.on_update(view)
+        except Exception as exc:  # a renderer bug must not end the thread
+            logger.debug("now-playing render failed: %s", type(exc).__name__)

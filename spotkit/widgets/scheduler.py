@@ -1,0 +1,220 @@
+"""When to ask Spotify again: the now-playing widget's poll timing, as pure functions of time.
+
+No threads, no ipywidgets, no HTTP: every method takes the current time from the caller, so the
+rules are unit-tested with a fake clock.
+
+The rules:
+
+* While something plays, the next poll is due at the item's expected end plus `end_margin`, or
+  after `sync_interval` (to notice changes made on another device), whichever comes first.
+  The expected end is computed from the record's `progress_ms` at the moment it was observed
+  (`Observation.at`, the moment its `fetched_at` was taken), not from when we happen to look.
+* A poll at the expected end that still finds the same item near its end is *late* (a gap, a
+  crossfade, a slow server): it retries after a margin that doubles each time.
+* Paused, nothing playing, an ad or an item without a duration: `sync_interval`.
+* After an error: exponential backoff with jitter, never sooner than a 429's `Retry-After`. No
+  login yet (or a login missing a scope): look again every `login_retry` seconds, which costs no
+  API call (the token manager answers from the cache file).
+
+Units: times tied to the item's timeline (`end_margin`) are seconds *of playback*; everything else
+(`sync_interval`, backoff, delays returned) is wall-clock seconds. `time_scale` is how many
+milliseconds of playback pass per wall-clock millisecond: 1.0 for Spotify, the sandbox's speed
+factor when it compresses time in tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..errors import LoginRequired, MissingScope, QuotaExceeded, RateLimited
+
+__all__ = [
+    "COMMANDS",
+    "Observation",
+    "PollPolicy",
+    "PollScheduler",
+    "command_visible",
+]
+
+#: The player commands the widget sends ("toggle" becomes "play" or "pause" when it runs).
+COMMANDS: tuple[str, ...] = ("previous", "play", "pause", "toggle", "next")
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """The knobs of :class:`PollScheduler` (see the module docstring for the units)."""
+
+    sync_interval: float = 30.0
+    end_margin: float = 0.5
+    time_scale: float = 1.0
+    backoff_initial: float = 2.0
+    backoff_max: float = 300.0
+    jitter: float = 0.2
+    login_retry: float = 5.0
+    quota_wait: float = 600.0
+    confirm_delay: float = 1.0
+    min_delay: float = 0.005
+    max_late_doublings: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("sync_interval", "time_scale", "backoff_initial", "backoff_max",
+                     "login_retry", "quota_wait", "confirm_delay"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, not {value!r}")
+        for name in ("end_margin", "min_delay"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a number >= 0, not {value!r}")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"jitter must be in [0, 1), not {self.jitter!r}")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A now-playing record and the moment (on the scheduler's clock) its progress was true."""
+
+    record: Mapping[str, Any] | None
+    at: float
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any] | None, clock_now: float,
+                    wall_now: datetime) -> Observation:
+        """Place a record fetched earlier on the clock, using its `fetched_at` (UTC datetime)."""
+        fetched = record.get("fetched_at") if record is not None else None
+        if not isinstance(fetched, datetime):
+            return cls(record, clock_now)
+        age = max(0.0, (wall_now - fetched).total_seconds())
+        return cls(record, clock_now - age)
+
+    @property
+    def item_uri(self) -> str | None:
+        uri = self.record.get("item_uri") if self.record is not None else None
+        return uri if isinstance(uri, str) else None
+
+    @property
+    def is_playing(self) -> bool:
+        return self.record is not None and self.record.get("is_playing") is True
+
+    def _ms(self, key: str) -> int | None:
+        value = self.record.get(key) if self.record is not None else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @property
+    def duration_ms(self) -> int | None:
+        return self._ms("duration_ms")
+
+    @property
+    def progress_ms(self) -> int | None:
+        return self._ms("progress_ms")
+
+
+class PollScheduler:
+    """Decides how long to wait before the next poll. Keeps the count of late polls and errors."""
+
+    def __init__(self, policy: PollPolicy | None = None, rng: random.Random | None = None) -> None:
+        self.policy = policy if policy is not None else PollPolicy()
+        self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter only
+        self.errors = 0  # consecutive failed polls
+        self.late = 0    # consecutive polls that found the item still at its end
+
+    # --- local progress (no API call) ----------------------------------------------------------
+
+    def position_ms(self, obs: Observation | None, now: float) -> int | None:
+        """Where playback is now, extrapolated from `obs`; clamped to [0, duration]."""
+        if obs is None or obs.progress_ms is None:
+            return None
+        position = float(obs.progress_ms)
+        if obs.is_playing:
+            position += max(0.0, now - obs.at) * 1000.0 * self.policy.time_scale
+        duration = obs.duration_ms
+        if duration is not None:
+            position = min(position, float(duration))
+        return max(0, int(position))
+
+    def expected_end(self, obs: Observation | None) -> float | None:
+        """When (scheduler clock) the playing item should end, or None if that is unknowable."""
+        if obs is None or not obs.is_playing:
+            return None
+        duration, progress = obs.duration_ms, obs.progress_ms
+        if duration is None or progress is None or duration <= 0:
+            return None
+        remaining_ms = max(0, duration - progress)
+        return obs.at + remaining_ms / (1000.0 * self.policy.time_scale)
+
+    # --- the next poll -------------------------------------------------------------------------
+
+    def after_poll(self, obs: Observation, previous: Observation | None, now: float) -> float:
+        """Seconds from `now` to the next poll after a successful poll that gave `obs`."""
+        policy = self.policy
+        self.errors = 0
+        if self._is_late(obs, previous):
+            self.late += 1
+        else:
+            self.late = 0
+        end = self.expected_end(obs)
+        if end is None:
+            return policy.sync_interval
+        margin = policy.end_margin * (2 ** min(self.late, policy.max_late_doublings))
+        due = end + margin / policy.time_scale
+        return self._clamp(min(due - now, policy.sync_interval))
+
+    def _is_late(self, obs: Observation, previous: Observation | None) -> bool:
+        """True when a poll made at (or after) the previous item's expected end found it still on."""
+        if previous is None or obs.item_uri is None or obs.item_uri != previous.item_uri:
+            return False
+        previous_end = self.expected_end(previous)
+        if previous_end is None or obs.at < previous_end:
+            return False
+        # the same item, not restarted (repeat-one or "previous" start it again from zero)
+        before, after = previous.progress_ms, obs.progress_ms
+        return before is not None and after is not None and after >= before
+
+    def after_error(self, exc: BaseException) -> float:
+        """Seconds to wait after a failed poll: backoff with jitter, honouring Retry-After."""
+        policy = self.policy
+        if isinstance(exc, (LoginRequired, MissingScope)):
+            return policy.login_retry
+        self.errors += 1
+        base = min(policy.backoff_max, policy.backoff_initial * 2 ** min(self.errors - 1, 30))
+        delay = base * self._rng.uniform(1.0 - policy.jitter, 1.0 + policy.jitter)
+        if isinstance(exc, RateLimited):
+            asked = exc.retry_after
+            if asked is None and isinstance(exc, QuotaExceeded):
+                asked = policy.quota_wait
+            if asked is not None and math.isfinite(asked):
+                # never before Retry-After; a little later so that many clients don't come back as one
+                delay = max(delay, asked + self._rng.uniform(0.0, policy.jitter * max(1.0, asked)))
+        return self._clamp(delay)
+
+    def after_command(self) -> float:
+        """A control click: poll at once (the command's effect is what the user wants to see)."""
+        self.late = 0
+        return 0.0
+
+    def _clamp(self, delay: float) -> float:
+        return max(self.policy.min_delay, delay)
+
+
+def command_visible(command: str, before: Mapping[str, Any] | None,
+                    after: Mapping[str, Any] | None) -> bool:
+    """Whether a poll after `command` already shows its effect (Spotify applies commands late)."""
+    if command == "pause":
+        return after is None or after.get("is_playing") is not True
+    if command == "play":
+        return after is not None and after.get("is_playing") is True
+    if command in ("next", "previous"):
+        if after is None or before is None:
+            return True
+        if after.get("item_uri") != before.get("item_uri"):
+            return True
+        # "previous" late in a track restarts it: the same item, progress back near zero
+        now_progress, was_progress = after.get("progress_ms"), before.get("progress_ms")
+        return (command == "previous" and isinstance(now_progress, int)
+                and isinstance(was_progress, int) and now_progress < was_progress)
+    return True

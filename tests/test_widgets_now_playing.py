@@ -1,0 +1,257 @@
+"""The now-playing widget's view (ipywidgets without a browser) and a run against the sandbox."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spotkit.errors import PremiumRequired
+from spotkit.widgets.now_playing import NowPlayingWidget, format_ms
+from spotkit.widgets.scheduler import PollPolicy
+
+pytest.importorskip("ipywidgets")
+
+
+class Client:
+    def __init__(self, *records: Any) -> None:
+        self.records = list(records)
+        self.calls = 0
+        self.commands: list[str] = []
+        self.command_error: Exception | None = None
+        self.block = 0.0
+
+    def playback(self) -> Any:
+        self.calls += 1
+        return self.records.pop(0) if len(self.records) > 1 else self.records[0]
+
+    def now_playing(self) -> Any:
+        return self.playback()
+
+    def _command(self, name: str) -> None:
+        self.calls += 1
+        time.sleep(self.block)
+        self.commands.append(name)
+        if self.command_error is not None:
+            raise self.command_error
+
+    def play(self) -> None:
+        self._command("play")
+
+    def pause(self) -> None:
+        self._command("pause")
+
+    def next(self) -> None:
+        self._command("next")
+
+    def previous(self) -> None:
+        self._command("previous")
+
+
+def track(**changes: Any) -> dict[str, Any]:
+    record = {"item_type": "track", "item_uri": "spotify:track:a", "name": "Low Tide",
+              "artists": "The Paper Boats", "album": "Harbour Lights", "duration_ms": 184_000,
+              "progress_ms": 61_000, "is_playing": True, "device_name": "Kitchen",
+              "device_type": "Speaker", "image_url": "http://img/a.png",
+              "external_url": "https://open.spotify.com/track/a"}
+    record.update(changes)
+    return record
+
+
+def make(*records: Any, **kwargs: Any) -> tuple[NowPlayingWidget, Client]:
+    client = Client(*records)
+    kwargs.setdefault("controls", True)
+    widget = NowPlayingWidget(client, autostart=False, fetch_image={"http://img/a.png": b"\x89PNG-a"}.get,
+                              **kwargs)
+    return widget, client
+
+
+def test_format_ms() -> None:
+    assert format_ms(None) == "-:--"
+    assert format_ms(61_999) == "1:01"
+    assert format_ms(3_725_000) == "1:02:05"
+
+
+def test_before_the_first_poll_it_says_loading() -> None:
+    widget, client = make(track())
+    assert "Loading" in widget._title.value
+    assert client.calls == 0
+    assert widget.current is None
+    assert not widget.running
+
+
+def test_a_track_shows_title_artists_album_device_progress_art_and_controls() -> None:
+    widget, _ = make(track())
+    widget.poller.step()
+    assert "Low Tide" in widget._title.value
+    assert 'target="_blank"' in widget._title.value
+    assert widget._subtitle.value == "The Paper Boats — Harbour Lights"
+    assert "Playing on Kitchen (Speaker)" in widget._state.value
+    assert widget._progress.value == pytest.approx(61_000 / 184_000)
+    assert widget._elapsed.value == "1:01 / 3:04"
+    assert widget._art.value == b"\x89PNG-a"
+    assert widget._art.format == "png"
+    assert widget._controls.layout.display == "flex"
+    assert widget._toggle.description == "Pause"
+    assert widget.current is not None
+    assert widget.current["name"] == "Low Tide"
+    assert widget.calls == 1
+    assert widget.polls == 1
+
+
+def test_paused_episode_and_ad() -> None:
+    widget, _ = make(track(is_playing=False, item_type="episode", name="Episode 12",
+                           artists="Spotkit Radio", album="The Sandbox Hour", device_name=None))
+    widget.poller.step()
+    assert "Paused" in widget._state.value
+    assert "on " not in widget._state.value
+    assert widget._toggle.description == "Play"
+    assert widget._subtitle.value == "Spotkit Radio — The Sandbox Hour"
+    ad, _ = make(track(item_type="ad", name=None, item_uri=None, artists=None, album=None,
+                       duration_ms=None, image_url=None, external_url=None))
+    ad.poller.step()
+    assert "Advertisement" in ad._title.value
+    assert ad._elapsed.value.endswith("/ -:--")
+
+
+def test_nothing_playing() -> None:
+    widget, _ = make(None)
+    widget.poller.step()
+    assert "Nothing is playing" in widget._title.value
+    assert widget._progress.value == 0.0
+    assert widget.current is None
+
+
+def test_names_are_escaped() -> None:
+    widget, _ = make(track(name="<script>x</script>", artists="A & B"))
+    widget.poller.step()
+    assert "<script>" not in widget._title.value
+    assert "&lt;script&gt;" in widget._title.value
+    assert widget._subtitle.value.startswith("A &amp; B")
+
+
+def test_controls_are_hidden_without_the_scope() -> None:
+    widget, _ = make(track(), controls=False)
+    widget.poller.step()
+    assert widget._controls.layout.display == "none"
+
+
+def test_clicks_only_queue_and_the_worker_runs_them() -> None:
+    widget, client = make(track(), track(item_uri="spotify:track:b", name="Lanterns"))
+    widget.poller.step()
+    client.block = 1.0  # a slow Spotify
+    started = time.monotonic()
+    widget._next.click()
+    assert time.monotonic() - started < 0.05
+    assert client.commands == []
+    client.block = 0.0
+    widget.poller.step()
+    assert client.commands == ["next"]
+    assert "Lanterns" in widget._title.value
+
+
+def test_a_failed_command_shows_in_the_status_line_and_stays_there() -> None:
+    widget, client = make(track())
+    client.command_error = PremiumRequired(403, "Player command failed: Premium required",
+                                           "PREMIUM_REQUIRED")
+    widget.poller.step()
+    widget._toggle.click()
+    widget.poller.step()
+    assert "Premium" in widget._status.value
+    assert "Premium" in widget.status
+    assert client.calls == 2  # no extra poll: nothing changed at Spotify
+    widget.poller.poll_now()
+    widget.poller.step()
+    assert "Premium" in widget.status  # a poll does not wipe the command's message
+    assert not widget._toggle.disabled
+
+
+def test_the_progress_moves_locally_between_polls() -> None:
+    clock = [100.0]
+    widget, client = make(track(progress_ms=10_000))
+    widget.poller.clock = lambda: clock[0]
+    widget.poller.step()
+    clock[0] += 2.0
+    widget.poller.step()
+    assert client.calls == 1
+    assert widget._elapsed.value == "0:12 / 3:04"
+
+
+def test_close_and_comm_close_stop_the_thread() -> None:
+    widget, _ = make(track(is_playing=False))
+    widget.start()
+    assert widget.running
+    widget.close()
+    assert not widget.running
+    assert widget.widget.comm is None
+    assert widget._title.comm is None  # the children are closed too
+    assert widget._next.comm is None
+    with pytest.raises(Exception, match="closed"):
+        widget.start()
+
+    other, _ = make(track())
+    other.start()
+    other.widget.close()  # e.g. Widget.close_all(), or the frontend closing the comm
+    deadline = time.monotonic() + 2
+    while other.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not other.running
+
+
+def test_repr_and_mimebundle() -> None:
+    widget, _ = make(track())
+    assert "stopped" in repr(widget)
+    bundle = widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_policy_knobs_reach_the_scheduler() -> None:
+    widget, _ = make(track(), sync_interval=12.0, end_margin=0.25, time_scale=20.0)
+    assert widget.poller.scheduler.policy == PollPolicy(sync_interval=12.0, end_margin=0.25,
+                                                        time_scale=20.0)
+
+
+# --- against the sandbox -----------------------------------------------------------------------
+
+
+def _client(sb: Any, tmp_path: Path) -> Any:
+    from spotkit.auth.cache import TokenCache
+    from spotkit.auth.token import Token
+    from spotkit.client import Spotify
+    from spotkit.config import load_settings
+
+    env = {**sb.env, "SPOTKIT_CACHE_PATH": str(tmp_path / "tokens.json")}
+    settings = load_settings(env=env, dotenv=False)
+    TokenCache(settings.cache_path).save(sb.client_id, sb.user["id"],
+                                         Token.from_response(sb.issue_token()))
+    return Spotify(settings)
+
+
+def test_against_the_sandbox_one_call_per_track_and_controls(spotify_sandbox: Any,
+                                                             tmp_path: Path) -> None:
+    sb = spotify_sandbox
+    sb.set_speed(40.0)
+    queue = sb.track_uris
+    sb.set_playing(queue[0], progress_ms=184_000 - 40_000)  # 1 s of wall time left
+    client = _client(sb, tmp_path)
+    widget = NowPlayingWidget(client, time_scale=40.0)
+    try:
+        deadline = time.monotonic() + 10
+        while (widget.current is None or widget.current["item_uri"] != queue[1]) \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert widget.current is not None
+        assert widget.current["item_uri"] == queue[1]
+        assert sb.counts().get("GET /v1/me/player") == 2  # the first look, then the track end
+        assert widget._controls.layout.display == "flex"
+        widget._toggle.click()
+        deadline = time.monotonic() + 5
+        while widget.current["is_playing"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sb.state()["player"]["is_playing"] is False
+        assert widget._toggle.description == "Play"
+    finally:
+        widget.close()
+        client.close()

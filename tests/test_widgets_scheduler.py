@@ -1,0 +1,220 @@
+"""The now-playing poll timing, with a fake clock: no threads, no ipywidgets, no HTTP."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from spotkit.errors import LoginRequired, MissingScope, NetworkError, QuotaExceeded, RateLimited
+from spotkit.widgets.scheduler import Observation, PollPolicy, PollScheduler, command_visible
+
+
+def rec(uri: str | None = "spotify:track:a", progress: int | None = 60_000,
+        duration: int | None = 180_000, playing: bool | None = True, **extra: Any) -> dict[str, Any]:
+    return {"item_uri": uri, "progress_ms": progress, "duration_ms": duration,
+            "is_playing": playing, "item_type": "track", **extra}
+
+
+def sched(**policy: Any) -> PollScheduler:
+    return PollScheduler(PollPolicy(**policy), rng=random.Random(1))
+
+
+def test_polls_at_the_expected_end_plus_margin_when_that_comes_before_the_sync() -> None:
+    s = sched(sync_interval=300.0, end_margin=0.5)
+    delay = s.after_poll(Observation(rec(progress=60_000), at=100.0), None, now=100.0)
+    assert delay == pytest.approx(120.5)
+
+
+def test_sync_interval_wins_when_the_end_is_far() -> None:
+    s = sched(sync_interval=30.0)
+    assert s.after_poll(Observation(rec(progress=0), at=0.0), None, now=0.0) == pytest.approx(30.0)
+
+
+def test_expected_end_counts_from_when_the_record_was_observed_not_from_now() -> None:
+    s = sched(sync_interval=300.0, end_margin=0.5)
+    # observed 2 s ago: 2 s of the remaining 20 s are gone already
+    delay = s.after_poll(Observation(rec(progress=160_000), at=98.0), None, now=100.0)
+    assert delay == pytest.approx(18.5)
+
+
+def test_time_scale_compresses_the_track_and_the_margin_alike() -> None:
+    s = sched(sync_interval=300.0, end_margin=0.5, time_scale=30.0)
+    delay = s.after_poll(Observation(rec(progress=60_000), at=0.0), None, now=0.0)
+    assert delay == pytest.approx(120 / 30 + 0.5 / 30)
+
+
+@pytest.mark.parametrize("record", [
+    None,
+    rec(playing=False),
+    rec(duration=None),
+    rec(progress=None),
+    rec(uri=None, duration=None, item_type="ad"),
+])
+def test_paused_idle_or_unknowable_items_wait_for_the_sync_interval(record: Any) -> None:
+    s = sched(sync_interval=30.0)
+    assert s.after_poll(Observation(record, at=0.0), None, now=0.0) == pytest.approx(30.0)
+
+
+def test_a_late_poll_retries_with_a_doubling_margin_then_resets_on_the_next_item() -> None:
+    s = sched(sync_interval=300.0, end_margin=0.5)
+    first = Observation(rec(progress=170_000), at=0.0)            # ends at t=10
+    s.after_poll(first, None, now=0.0)
+    late1 = Observation(rec(progress=179_900), at=10.5)           # still on at end + margin
+    assert s.after_poll(late1, first, now=10.5) == pytest.approx(0.1 + 1.0)
+    assert s.late == 1
+    late2 = Observation(rec(progress=179_990), at=11.6)
+    assert s.after_poll(late2, late1, now=11.6) == pytest.approx(0.01 + 2.0)
+    assert s.late == 2
+    following = Observation(rec(uri="spotify:track:b", progress=300), at=13.6)
+    assert s.after_poll(following, late2, now=13.6) == pytest.approx(179.7 + 0.5)
+    assert s.late == 0
+
+
+def test_repeat_one_restarting_the_same_item_is_not_late() -> None:
+    s = sched(sync_interval=300.0)
+    first = Observation(rec(progress=179_000), at=0.0)
+    s.after_poll(first, None, now=0.0)
+    again = Observation(rec(progress=500), at=1.5)
+    s.after_poll(again, first, now=1.5)
+    assert s.late == 0
+
+
+def test_the_delay_is_never_negative_or_zero() -> None:
+    s = sched(min_delay=0.01)
+    # the record says the item ended long ago (clock skew): poll again soon, not in a busy loop
+    delay = s.after_poll(Observation(rec(progress=180_000), at=0.0), None, now=50.0)
+    assert delay == pytest.approx(0.01)
+
+
+def test_backoff_grows_with_jitter_and_is_capped() -> None:
+    s = sched(backoff_initial=2.0, backoff_max=20.0, jitter=0.2)
+    delays = [s.after_error(NetworkError("down")) for _ in range(6)]
+    for n, delay in enumerate(delays):
+        base = min(20.0, 2.0 * 2 ** n)
+        assert base * 0.8 <= delay <= base * 1.2
+    assert s.errors == 6
+    s.after_poll(Observation(None, at=0.0), None, now=0.0)
+    assert s.errors == 0
+
+
+def test_rate_limit_waits_at_least_retry_after() -> None:
+    s = sched(backoff_initial=2.0)
+    exc = RateLimited(429, "Too many requests", retry_after=40.0)
+    delay = s.after_error(exc)
+    assert 40.0 <= delay <= 40.0 + 0.2 * 40.0
+
+
+def test_retry_after_longer_than_the_backoff_cap_is_still_honoured() -> None:
+    s = sched(backoff_max=60.0)
+    delay = s.after_error(RateLimited(429, "slow down", retry_after=3600.0))
+    assert delay >= 3600.0
+
+
+def test_quota_exceeded_without_retry_after_waits_the_quota_wait() -> None:
+    s = sched(quota_wait=600.0)
+    delay = s.after_error(QuotaExceeded(429, "quota", "QUOTA_EXCEEDED"))
+    assert delay >= 600.0
+
+
+@pytest.mark.parametrize("exc", [LoginRequired("log in"),
+                                 MissingScope("scope", missing=("user-read-playback-state",))])
+def test_no_login_looks_again_at_the_login_retry_without_counting_an_error(exc: Exception) -> None:
+    s = sched(login_retry=5.0)
+    assert s.after_error(exc) == 5.0
+    assert s.errors == 0
+
+
+def test_a_command_polls_at_once() -> None:
+    assert sched().after_command() == 0.0
+
+
+def test_position_is_extrapolated_while_playing_and_clamped() -> None:
+    s = sched(time_scale=2.0)
+    obs = Observation(rec(progress=10_000, duration=20_000), at=100.0)
+    assert s.position_ms(obs, 100.0) == 10_000
+    assert s.position_ms(obs, 102.5) == 15_000
+    assert s.position_ms(obs, 200.0) == 20_000
+    paused = Observation(rec(progress=10_000, playing=False), at=100.0)
+    assert s.position_ms(paused, 150.0) == 10_000
+    assert s.position_ms(None, 1.0) is None
+    assert s.position_ms(Observation(rec(progress=None), at=0.0), 1.0) is None
+
+
+def test_observation_from_record_uses_fetched_at() -> None:
+    fetched = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    obs = Observation.from_record(rec(fetched_at=fetched), clock_now=50.0,
+                                  wall_now=fetched + timedelta(seconds=1.5))
+    assert obs.at == pytest.approx(48.5)
+    assert Observation.from_record(rec(), clock_now=50.0, wall_now=fetched).at == 50.0
+
+
+@pytest.mark.parametrize("bad", [{"sync_interval": 0}, {"time_scale": -1.0},
+                                 {"end_margin": -0.1}, {"jitter": 1.0},
+                                 {"sync_interval": float("inf")}])
+def test_policy_rejects_nonsense(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        PollPolicy(**bad)
+
+
+@pytest.mark.parametrize(("command", "before", "after", "visible"), [
+    ("pause", rec(), rec(playing=False), True),
+    ("pause", rec(), rec(playing=True), False),
+    ("pause", rec(), None, True),
+    ("play", rec(playing=False), rec(playing=True), True),
+    ("play", rec(playing=False), rec(playing=False), False),
+    ("next", rec(), rec(uri="spotify:track:b"), True),
+    ("next", rec(), rec(), False),
+    ("previous", rec(progress=90_000), rec(progress=100), True),
+    ("previous", rec(progress=90_000), rec(progress=91_000), False),
+    ("next", None, rec(), True),
+])
+def test_command_visible(command: str, before: Any, after: Any, visible: bool) -> None:
+    assert command_visible(command, before, after) is visible
+
+
+# --- a whole session on a simulated player: the figures the issue asks for -------------------
+
+
+class SimPlayer:
+    """A player that runs through `durations` (ms) back to back on a fake wall clock."""
+
+    def __init__(self, durations: list[int], speed: float) -> None:
+        self.durations = durations
+        self.speed = speed
+        self.starts = [0.0]
+        for d in durations:
+            self.starts.append(self.starts[-1] + d / 1000.0 / speed)
+
+    def at(self, t: float) -> dict[str, Any] | None:
+        for i, d in enumerate(self.durations):
+            if self.starts[i] <= t < self.starts[i + 1]:
+                progress = int((t - self.starts[i]) * 1000 * self.speed)
+                return rec(uri=f"spotify:track:{i}", progress=progress, duration=d)
+        return None
+
+
+@pytest.mark.parametrize("speed", [1.0, 30.0])
+def test_at_most_three_calls_per_track_and_a_short_delay_on_a_simulated_session(speed: float) -> None:
+    durations = [184_000, 231_500, 156_000, 263_333, 95_000, 402_066]
+    player = SimPlayer(durations, speed)
+    # the sync interval (another device's changes) is wall-clock time; at 30x it never fires, in
+    # real time a 30 s sync would add duration/30 s polls per track (see the benchmark)
+    s = sched(sync_interval=10_000.0, end_margin=0.5, time_scale=speed)
+    latency = 0.002  # one loopback round trip, wall seconds
+    t, previous, polls = 0.0, None, 0
+    seen_at: dict[str, float] = {}
+    while t < player.starts[-1]:
+        record = player.at(t)
+        polls += 1
+        obs = Observation(record, t + latency)
+        if record is not None:
+            seen_at.setdefault(record["item_uri"], t + latency)
+        t += latency + s.after_poll(obs, previous, now=t + latency)
+        previous = obs
+    assert polls / len(durations) <= 3
+    for i in range(1, len(durations)):
+        delay_real = (seen_at[f"spotify:track:{i}"] - player.starts[i]) * speed
+        assert 0 <= delay_real <= 1.5
