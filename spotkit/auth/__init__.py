@@ -12,8 +12,9 @@ function is `spotkit.login` (or `spotkit.auth.login.login`): `spotkit.auth.login
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "CachedLogin": "spotkit.auth.cache",
@@ -26,17 +27,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["CachedLogin", "LoginFlow", "Token", "TokenCache", "TokenManager"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'spotkit.auth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 if TYPE_CHECKING:
