@@ -6,6 +6,7 @@ the fixtures only.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,13 +39,27 @@ def spotify_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def spotkit_env(spotify_sandbox: Sandbox, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Sandbox:
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """The sandbox's settings in os.environ, a token cache in tmp_path, cwd = tmp_path (no stray
     .env); yields the sandbox."""
-    for name in ("SPOTIFY_CLIENT_SECRET", "SPOTKIT_SCOPES"):
+    for name in ("SPOTIFY_CLIENT_SECRET", "SPOTKIT_SCOPES", "SPOTKIT_SANDBOX", "SPOTKIT_SANDBOX_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in spotify_sandbox.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SPOTKIT_CACHE_PATH", str(tmp_path / "tokens.json"))
     monkeypatch.chdir(tmp_path)
-    return spotify_sandbox
+    _forget_default_client()
+    yield spotify_sandbox
+    _forget_default_client()
+
+
+def _forget_default_client() -> None:
+    """Make spotkit's shortcuts (spotkit.now_playing() ...) read the environment afresh.
+
+    They keep one client made from the environment of its first use; without this a second test
+    would talk to the first test's (stopped) sandbox. Looked up in sys.modules, not imported:
+    this module stays apart from the client side, and a client never loaded has nothing cached.
+    """
+    client = sys.modules.get("spotkit.client")
+    if client is not None:
+        client.set_default_client(None)
