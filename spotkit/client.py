@@ -110,7 +110,7 @@ class Spotify:
                              backoff_cap=backoff_cap)
         owns = session is None
         if session is None:
-            session = make_session()
+            session = make_session(self.settings.api_url)
         if auth is None:
             from .auth.tokens import TokenManager
 

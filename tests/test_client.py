@@ -813,3 +813,17 @@ def test_default_auth_is_the_token_manager(tmp_path: Path) -> None:
     with pytest.raises(LoginRequired, match="spotkit login"):
         sp.now_playing()
     assert sp.calls == 0
+
+
+def test_environment_proxies_are_read_once_for_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    from spotkit.http import make_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("NO_PROXY", "internal.invalid")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/my-ca.pem")
+    session = make_session("https://api.spotify.com/v1")
+    assert session.trust_env is False  # nothing re-read per request
+    assert session.proxies["https"] == "http://proxy.invalid:3128"
+    assert session.proxies["no"] == "internal.invalid"  # requests still honours NO_PROXY from here
+    assert session.verify == "/etc/ssl/my-ca.pem"
+    assert "https" not in make_session("https://internal.invalid/v1").proxies
