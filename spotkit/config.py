@@ -6,10 +6,8 @@ so that a bad redirect URI fails with advice before any browser opens.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,17 +67,55 @@ def default_data_dir() -> Path:
     return user_data_path(_APP_NAME)
 
 
-@dataclass(frozen=True)
 class Settings:
-    """Everything spotkit needs to talk to Spotify. The client secret never appears in the repr."""
+    """Everything spotkit needs to talk to Spotify, immutable. The secret never appears in the repr.
 
-    client_id: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    redirect_uri: str = DEFAULT_REDIRECT_URI
-    cache_path: Path = field(default_factory=default_cache_path)
-    accounts_url: str = DEFAULT_ACCOUNTS_URL
-    api_url: str = DEFAULT_API_URL
-    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    A plain class rather than a dataclass: `dataclasses` imports `inspect`, and this module is on
+    the import path of every first call.
+    """
+
+    __slots__ = ("accounts_url", "api_url", "cache_path", "client_id", "client_secret",
+                 "redirect_uri", "scopes")
+    _FIELDS = ("client_id", "client_secret", "redirect_uri", "cache_path", "accounts_url", "api_url",
+               "scopes")
+
+    client_id: str | None
+    client_secret: str | None
+    redirect_uri: str
+    cache_path: Path
+    accounts_url: str
+    api_url: str
+    scopes: tuple[str, ...]
+
+    def __init__(self, client_id: str | None = None, client_secret: str | None = None,
+                 redirect_uri: str = DEFAULT_REDIRECT_URI, cache_path: Path | None = None,
+                 accounts_url: str = DEFAULT_ACCOUNTS_URL, api_url: str = DEFAULT_API_URL,
+                 scopes: tuple[str, ...] = DEFAULT_SCOPES) -> None:
+        values = (client_id, client_secret, redirect_uri,
+                  default_cache_path() if cache_path is None else Path(cache_path),
+                  accounts_url, api_url, tuple(scopes))
+        for name, value in zip(self._FIELDS, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Settings are immutable: use settings.replace({name}=...)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("Settings are immutable")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS
+                          if name != "client_secret")
+        return f"Settings({shown})"
 
     @property
     def authorize_url(self) -> str:
@@ -109,7 +145,11 @@ class Settings:
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed; a new redirect URI is checked like a loaded one."""
-        new = replace(self, **changes)  # type: ignore[arg-type]
+        unknown = set(changes) - set(self._FIELDS)
+        if unknown:
+            raise TypeError(f"Settings has no field {sorted(unknown)[0]!r}")
+        values = {name: getattr(self, name) for name in self._FIELDS}
+        new = Settings(**{**values, **changes})
         validate_redirect_uri(new.redirect_uri)
         return new
 
@@ -163,7 +203,7 @@ def load_settings(
         client_id=pick(client_id, "SPOTIFY_CLIENT_ID"),
         client_secret=pick(client_secret, "SPOTIFY_CLIENT_SECRET"),
         redirect_uri=redirect,
-        cache_path=Path(cache).expanduser() if cache else default_cache_path(),
+        cache_path=Path(cache).expanduser() if cache else None,
         accounts_url=accounts,
         api_url=api,
         scopes=scope_tuple,
@@ -179,6 +219,8 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 
 
 def _is_loopback_literal(host: str) -> bool:
+    import ipaddress
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -35,7 +35,6 @@ import random
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
@@ -95,18 +94,26 @@ class TokenSource(Protocol):
     def refresh(self, stale_access_token: str | None, /) -> object: ...
 
 
-@dataclass(frozen=True)
 class RetryPolicy:
-    """How long and how often to retry. ``retries`` counts retries, not attempts."""
+    """How long and how often to retry. ``retries`` counts retries, not attempts.
 
-    retries: int = 3
-    max_retry_wait: float = 5.0
-    backoff: float = 0.5
-    backoff_cap: float = 8.0
+    A plain class, like :class:`~spotkit.config.Settings`, to keep `dataclasses` off the import path.
+    """
 
-    def __post_init__(self) -> None:
-        if self.retries < 0 or self.max_retry_wait < 0 or self.backoff < 0 or self.backoff_cap < 0:
+    __slots__ = ("backoff", "backoff_cap", "max_retry_wait", "retries")
+
+    def __init__(self, retries: int = 3, max_retry_wait: float = 5.0, backoff: float = 0.5,
+                 backoff_cap: float = 8.0) -> None:
+        if retries < 0 or max_retry_wait < 0 or backoff < 0 or backoff_cap < 0:
             raise ValueError("retries, max_retry_wait, backoff and backoff_cap must be >= 0")
+        self.retries = retries
+        self.max_retry_wait = max_retry_wait
+        self.backoff = backoff
+        self.backoff_cap = backoff_cap
+
+    def __repr__(self) -> str:
+        return (f"RetryPolicy(retries={self.retries}, max_retry_wait={self.max_retry_wait}, "
+                f"backoff={self.backoff}, backoff_cap={self.backoff_cap})")
 
     def backoff_delay(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, backoff * 2**attempt)]."""

@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import MalformedResponse
 
@@ -269,11 +268,10 @@ def history_record(play_history_item: Mapping[str, Any],
     return {key: record[key] for key in HISTORY_COLUMNS}
 
 
-@dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(NamedTuple):
     """One page of `/me/player/recently-played`: its records and cursors (Unix ms, or None)."""
 
-    records: list[Record] = field(default_factory=list)
+    records: list[Record]
     cursor_after: int | None = None
     cursor_before: int | None = None
     raw_count: int = 0
@@ -288,7 +286,7 @@ def _cursor(value: object) -> int | None:
 def history_page(body: Mapping[str, Any] | None, source: str = "recently_played") -> HistoryPage:
     """The records and cursors of a recently-played body. Raises :class:`MalformedResponse`."""
     if body is None:
-        return HistoryPage()
+        return HistoryPage([])
     body = _require_object(body, "a recently-played page")
     items = body.get("items")
     if items is None:

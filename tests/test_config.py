@@ -149,3 +149,24 @@ def test_env_example_documents_every_key() -> None:
     example = (Path(__file__).parent.parent / ".env.example").read_text()
     for key in ENV_KEYS:
         assert key in example
+
+
+def test_settings_are_immutable_values() -> None:
+    a = load_settings(env={"SPOTIFY_CLIENT_ID": "x"})
+    b = load_settings(env={"SPOTIFY_CLIENT_ID": "x"})
+    assert a == b
+    assert hash(a) == hash(b)
+    assert a != a.replace(client_id="y")
+    with pytest.raises(AttributeError, match="replace"):
+        a.client_id = "y"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        a.replace(nope=1)
+
+
+def test_config_keeps_heavy_modules_off_the_client_import_path() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, spotkit.client; print(sorted({'dataclasses', 'pandas'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -343,7 +343,7 @@ from spotkit.records import HistoryPage
 class Client:
     def recently_played_page(self, after=None, before=None, limit=50):
         time.sleep(0.05)
-        return HistoryPage()
+        return HistoryPage([])
     def now_playing(self):
         return None
 

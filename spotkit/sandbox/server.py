@@ -28,6 +28,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # a kept-alive client connection must not hold up shutdown
     allow_reuse_address = True
+    request_queue_size = 128  # a burst of 16+ threads opening connections at once must not be refused
 
     def __init__(self, address: tuple[str, int]) -> None:
         self.state: SandboxState | None = None
