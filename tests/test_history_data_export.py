@@ -95,9 +95,10 @@ def test_private_fields_are_not_stored(history: HistoryLogger) -> None:
 
 
 def test_both_formats_in_one_store(history: HistoryLogger) -> None:
-    result = history.import_export(EXPORT)  # the folder
+    files = sorted(EXPORT.glob("*.json"))  # named one by one: every format is imported
+    result = history.import_export(files)
     assert (result.files, result.added) == (4, 15)
-    assert history.import_export(EXPORT).added == 0
+    assert history.import_export(files).added == 0
     frame = history.to_frame()
     assert frame["played_at"].is_monotonic_increasing
     assert set(frame["source"]) == {"export_basic", "export_extended"}
@@ -111,10 +112,20 @@ def test_the_zip_as_downloaded(history: HistoryLogger, tmp_path: Path) -> None:
         z.writestr("Spotify Account Data/Userdata.json", "{}")
         z.writestr("Spotify Account Data/Streaming_History_Video_2024.json", "[]")
     files = find_export_files(archive)
-    assert [f.member for f in files] == [f"Spotify Account Data/{f.name}" for f in (BASIC, EXTENDED)]
+    # the extended history covers the basic one's plays: searching, only the extended is read
+    assert [f.member for f in files] == [f"Spotify Account Data/{EXTENDED.name}"]
     result = history.import_export(archive)
-    assert (result.files, result.added) == (2, 11)
-    assert history.import_export([BASIC, EXTENDED]).added == 0
+    assert result.files == 1
+    assert history.import_export(EXTENDED).added == 0
+    assert set(history.to_frame()["source"]) == {"export_extended"}
+
+
+def test_a_folder_with_only_the_basic_history_imports_it(tmp_path: Path) -> None:
+    shutil.copy(BASIC, tmp_path / BASIC.name)
+    shutil.copy(EXTENDED, tmp_path / EXTENDED.name)
+    assert [f.path.name for f in find_export_files(tmp_path)] == [EXTENDED.name]
+    (tmp_path / EXTENDED.name).unlink()
+    assert [f.path.name for f in find_export_files(tmp_path)] == [BASIC.name]
 
 
 def test_folder_search_skips_other_files(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import HistoryError
+from ..logs import logger
 from ..records import parse_timestamp
 from .store import to_ms
 
@@ -99,6 +100,21 @@ def _matches(name: str) -> bool:
     return any(fnmatch(base, pattern) for pattern in EXPORT_FILE_PATTERNS)
 
 
+def _prefer_extended(names: list[str]) -> list[str]:
+    """Drop the basic files of a folder or zip that also holds the extended history.
+
+    The extended history covers the account's whole life, the basic one only its last year: the
+    same plays twice, and basic rows (minute precision, no URIs) cannot be matched to extended
+    ones. A basic file given by name is still imported.
+    """
+    extended = [n for n in names if not fnmatch(n.rsplit("/", 1)[-1], "StreamingHistory*.json")]
+    if extended and len(extended) < len(names):
+        logger.info("import: %d basic history file(s) skipped, the extended history covers them",
+                    len(names) - len(extended))
+        return extended
+    return names
+
+
 def find_export_files(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
                       ) -> list[ExportFile]:
     """The export files in `paths`: files as given, folders and zips searched for history files.
@@ -111,14 +127,15 @@ def find_export_files(paths: str | os.PathLike[str] | Iterable[str | os.PathLike
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            found.extend(ExportFile(p) for p in sorted(path.rglob("*.json")) if _matches(p.name))
+            names = _prefer_extended([str(p) for p in sorted(path.rglob("*.json")) if _matches(p.name)])
+            found.extend(ExportFile(Path(n)) for n in names)
         elif path.is_file() and zipfile.is_zipfile(path):
             try:
                 with zipfile.ZipFile(path) as archive:
                     members = sorted(n for n in archive.namelist() if _matches(n))
             except (zipfile.BadZipFile, OSError) as exc:
                 raise HistoryError(f"Cannot read the zip file {path}: {exc}.") from None
-            found.extend(ExportFile(path, m) for m in members)
+            found.extend(ExportFile(path, m) for m in _prefer_extended(members))
         elif path.is_file():
             found.append(ExportFile(path))
         else:
