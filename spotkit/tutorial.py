@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -71,10 +72,11 @@ class Quickstart:
         return Path("my_spotify_data").resolve()
 
     def close(self) -> None:
-        """Stop the sandbox this session started (no-op otherwise)."""
+        """Stop the sandbox this session started and delete its folder (no-op otherwise)."""
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def _repr_html_(self) -> str:
         import html
@@ -130,7 +132,6 @@ def _start_sandbox(speed: float) -> Quickstart:
     from .sandbox import Sandbox
 
     sb = Sandbox(speed=speed).start()
-    atexit.register(sb.stop)
     data_dir = Path(tempfile.mkdtemp(prefix="spotkit-sandbox-"))
     env = {
         **sb.env,
@@ -140,7 +141,9 @@ def _start_sandbox(speed: float) -> Quickstart:
     }
     os.environ.pop("SPOTIFY_CLIENT_SECRET", None)
     os.environ.update(env)
-    return Quickstart("sandbox", load_settings(), data_dir, sandbox_url=sb.base_url, sandbox=sb)
+    session = Quickstart("sandbox", load_settings(), data_dir, sandbox_url=sb.base_url, sandbox=sb)
+    atexit.register(session.close)  # the sandbox, its tokens and its data export die with the kernel
+    return session
 
 
 def _sandbox_speed(base_url: str) -> float:

@@ -43,6 +43,8 @@ def test_without_credentials_it_starts_a_sandbox_and_logs_in(capsys: pytest.Capt
     # the token cache lives in the session's own folder, never the user's real one
     assert Path(os.environ["SPOTKIT_CACHE_PATH"]).parent == session.data_dir
     assert qs.quickstart(quiet=True) is session
+    session.close()
+    assert not session.data_dir.exists()  # tokens and exports go with the sandbox
 
 
 def test_sandbox_can_be_forced_by_environment(monkeypatch: pytest.MonkeyPatch) -> None:

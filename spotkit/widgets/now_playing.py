@@ -72,9 +72,10 @@ class NowPlayingWidget:
     :class:`~spotkit.widgets.scheduler.PollScheduler`: at the item's expected end plus
     `end_margin` seconds of playback, or every `sync_interval` seconds (wall clock), whichever
     comes first; the progress bar moves locally every `tick_interval` seconds in between.
-    `time_scale` is a testing knob: how much faster than real time playback runs (the sandbox's
-    speed factor; 1.0 for Spotify). `controls`: show previous / play-pause / next (default: when
-    the login has the user-modify-playback-state scope). `autostart`: start polling at once.
+    `time_scale`: how much faster than real time playback runs: 1.0 for Spotify, the sandbox's
+    speed factor for a time-compressed sandbox (the tutorials pass `quickstart().speed`).
+    `controls`: show previous / play-pause / next (default: when the login has the
+    user-modify-playback-state scope). `autostart`: start polling at once.
 
     `.current` is the latest now-playing record (a dict, see :mod:`spotkit.records`) or None;
     `.calls` the API requests sent for this widget; `.stop()` ends the background thread (closing
