@@ -1,0 +1,258 @@
+"""`spotkit demo`: the tutorials in JupyterLab, or a now-playing line in the terminal.
+
+Without Spotify credentials (or with SPOTKIT_SANDBOX=1 or `--sandbox`) it starts the sandbox first
+and points everything at it; with credentials it uses the real Spotify.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import load_settings
+from ..errors import ConfigError, SpotkitError
+
+if TYPE_CHECKING:
+    from ..widgets.poller import PlayerView
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="open the tutorial notebooks in JupyterLab (on the sandbox "
+                                    "when no Spotify credentials are configured)")
+    p.add_argument("--terminal", action="store_true",
+                   help="show a now-playing line in this terminal instead of JupyterLab")
+    p.add_argument("--sandbox", action="store_true",
+                   help="use the offline sandbox even when credentials are configured")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="the sandbox's time compression (default 1: real time)")
+    p.add_argument("--port", type=int, default=8890, help="JupyterLab's port (default 8890)")
+    p.add_argument("--notebooks", type=Path, default=None,
+                   help="the folder with the tutorials (default: ./notebooks)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)  # for tests
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if args.duration is not None:
+        timer = threading.Timer(args.duration, stop.set)
+        timer.daemon = True  # an earlier stop must not wait for it
+        timer.start()
+
+    settings = load_settings()
+    use_sandbox = args.sandbox or _truthy(os.environ.get("SPOTKIT_SANDBOX")) or not settings.client_id
+    env: dict[str, str] = {}
+    sandbox = None
+    workdir = Path(tempfile.mkdtemp(prefix="spotkit-demo-"))
+    try:
+        if use_sandbox:
+            from ..sandbox import Sandbox
+
+            sandbox = Sandbox(speed=args.speed).start()
+            env = {
+                **sandbox.env,
+                "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{_free_port()}/callback",
+                "SPOTKIT_CACHE_PATH": str(workdir / "tokens.json"),
+                "SPOTKIT_SANDBOX_URL": sandbox.base_url,
+            }
+            print(f"Started the sandbox, an offline Spotify, at {sandbox.base_url}")
+        else:
+            print("Using the real Spotify (SPOTIFY_CLIENT_ID is configured).")
+            env = _settings_env(settings)
+        if args.terminal:
+            return _terminal(env, stop, use_sandbox)
+        return _jupyter(args, env, stop)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _settings_env(settings: Any) -> dict[str, str]:
+    """The resolved settings (including what came from ./.env) for child processes."""
+    env = {
+        "SPOTIFY_CLIENT_ID": settings.client_id or "",
+        "SPOTIFY_REDIRECT_URI": settings.redirect_uri,
+        "SPOTKIT_CACHE_PATH": str(settings.cache_path),
+        "SPOTKIT_ACCOUNTS_URL": settings.accounts_url,
+        "SPOTKIT_API_URL": settings.api_url,
+        "SPOTKIT_SCOPES": " ".join(settings.scopes),
+    }
+    if settings.client_secret:
+        env["SPOTIFY_CLIENT_SECRET"] = settings.client_secret
+    return env
+
+
+# --- JupyterLab ----------------------------------------------------------------------------------
+
+
+def _notebooks_dir(given: Path | None) -> Path:
+    candidates = [given] if given else [Path.cwd() / "notebooks",
+                                       Path(__file__).resolve().parents[2] / "notebooks"]
+    for path in candidates:
+        if path is not None and path.is_dir():
+            return path.resolve()
+    raise ConfigError("Cannot find the tutorial notebooks: run `spotkit demo` in a clone of "
+                      "spotkit, or pass --notebooks DIR.")
+
+
+def _jupyter(args: argparse.Namespace, env: dict[str, str], stop: threading.Event) -> int:
+    import secrets
+
+    root = _notebooks_dir(args.notebooks)
+    token = secrets.token_hex(16)  # JupyterLab's own access token, not a Spotify one
+    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={args.port}",
+           "--port-retries=20", f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
+           "--ServerApp.open_browser=False"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")
+    child_env = {**os.environ, **env}
+    proc = subprocess.Popen(cmd, env=child_env, stdout=subprocess.DEVNULL,  # noqa: S603
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        url = _wait_for_jupyter(proc, token, stop)
+        if url is None:
+            if proc.poll() is not None:
+                err = (proc.stderr.read() if proc.stderr else "")[-2000:]
+                raise SpotkitError(f"JupyterLab did not start (exit {proc.returncode}).\n{err}")
+            return 0
+        print(f"JupyterLab is running the tutorials. Open this address in your browser:\n\n    {url}\n")
+        print("Press Ctrl-C to stop.")
+        if not args.no_browser:
+            from ..auth.login import open_in_browser
+
+            open_in_browser(url)
+        while not stop.wait(0.5):
+            if proc.poll() is not None:
+                raise SpotkitError(f"JupyterLab stopped (exit {proc.returncode}).")
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        print("Stopped.")
+
+
+def _wait_for_jupyter(proc: subprocess.Popen[str], token: str, stop: threading.Event) -> str | None:
+    """JupyterLab's address once it answers (it may have moved to a later port), else None."""
+    assert proc.stderr is not None
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not stop.is_set() and proc.poll() is None:
+        for line in list(lines):
+            if "http://127.0.0.1:" in line and "/lab" in line:
+                base = line[line.index("http://127.0.0.1:"):].split()[0].split("/lab")[0]
+                try:
+                    urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)  # noqa: S310
+                except OSError:
+                    break
+                return f"{base}/lab?token={token}"
+        time.sleep(0.2)
+    return None
+
+
+# --- the terminal ---------------------------------------------------------------------------------
+
+
+def _terminal(env: dict[str, str], stop: threading.Event, use_sandbox: bool) -> int:
+    os.environ.update(env)
+    from ..client import Spotify
+    from ..widgets.poller import NowPlayingPoller
+    from ..widgets.scheduler import PollPolicy, PollScheduler
+
+    settings = load_settings()
+    speed = 1.0
+    if use_sandbox:
+        from ..tutorial import quickstart
+
+        speed = quickstart(sandbox=True).speed
+    else:
+        _ensure_login(settings)
+
+    width = shutil.get_terminal_size((80, 20)).columns - 1
+    lock = threading.Lock()
+
+    def show(view: PlayerView) -> None:
+        line = _status_line(view)
+        with lock:
+            sys.stdout.write("\r" + line[:width].ljust(width))
+            sys.stdout.flush()
+
+    client = Spotify(settings)
+    scheduler = PollScheduler(PollPolicy(time_scale=speed))
+    poller = NowPlayingPoller(client, on_update=show, control=False, scheduler=scheduler)
+    print("Now playing (Ctrl-C to stop):")
+    poller.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        poller.stop()
+        client.close()
+        print()
+    return 0
+
+
+def _ensure_login(settings: Any) -> None:
+    from ..auth.login import login
+    from ..auth.tokens import TokenManager
+    from ..errors import LoginRequired
+
+    try:
+        TokenManager(settings).token()
+    except LoginRequired:
+        login(settings)
+
+
+def _status_line(view: PlayerView) -> str:
+    from ..records import now_playing_line
+
+    if view.status and view.status_kind != "info":
+        return view.status
+    record = view.record
+    if record is None:
+        return "Nothing is playing" if view.loaded else "Connecting..."
+    line = now_playing_line(record)
+    total, pos = record.get("duration_ms"), view.position_ms
+    if isinstance(total, int) and isinstance(pos, int):
+        line += f"  {_mmss(pos)} / {_mmss(total)}"
+    return line
+
+
+def _mmss(ms: int) -> str:
+    s = max(ms, 0) // 1000
+    return f"{s // 60}:{s % 60:02d}"

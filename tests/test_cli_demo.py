@@ -1,0 +1,81 @@
+"""`spotkit demo`, the main job: the sandbox plus JupyterLab, or a now-playing line in a terminal."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spotkit.config import ENV_KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("SPOTKIT_")}
+    return {**env, "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter"),
+            "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"), "IPYTHONDIR": str(tmp_path / "ipython")}
+
+
+def test_terminal_demo_runs_on_the_sandbox_without_credentials(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "spotkit", "demo", "--terminal", "--speed", "120", "--duration", "6"],
+        cwd=tmp_path, env=_env(tmp_path), capture_output=True, timeout=60)
+    stdout, stderr = out.stdout.decode(), out.stderr.decode()
+    assert out.returncode == 0, stderr
+    assert "Started the sandbox, an offline Spotify, at http://127.0.0.1:" in stdout
+    assert "\r" in stdout  # one line, rewritten in place
+    lines = [line.strip() for line in re.split(r"[\r\n]", stdout) if line.strip()]
+    tracks = {m.group(1) for line in lines if (m := re.match(r"Currently playing track: (.+?) by ", line))}
+    assert len(tracks) >= 2, lines[-5:]  # at 120x a track ends within the run and the line follows
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_jupyter_demo_serves_the_tutorials_until_sigterm(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spotkit", "demo", "--no-browser", "--port", str(port), "--duration", "90"],
+        cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if m := re.search(r"http://127\.0\.0\.1:\d+/lab\?token=[0-9a-f]{32}", line):
+                break
+        else:
+            pytest.fail("".join(seen) + (proc.stderr.read() if proc.stderr else ""))
+        assert any("Started the sandbox" in line for line in seen)
+        # the tutorials are there, and the kernel environment points at the sandbox
+        api = m.group(0).replace("/lab?", "/api/contents?")
+        with urllib.request.urlopen(api, timeout=10) as resp:
+            names = {item["name"] for item in __import__("json").load(resp)["content"]}
+        assert "01-login.ipynb" in names
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err[-3000:]
+        assert rest.rstrip().endswith("Stopped.")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_demo_without_notebooks_says_what_to_do(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "spotkit", "demo", "--no-browser", "--notebooks", str(tmp_path / "nope")],
+        cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    assert "pass --notebooks DIR" in out.stderr
+    assert "Traceback" not in out.stderr
