@@ -25,7 +25,7 @@ EXPORT = Path(__file__).parent / "data" / "export"
 @pytest.fixture
 def history(tmp_path: Path) -> Iterator[HistoryLogger]:
     with HistoryLogger(tmp_path / "h.sqlite3") as h:
-        h.import_export(EXPORT)
+        h.import_export(sorted(EXPORT.glob("*.json")))  # every format, by name
         yield h
 
 
