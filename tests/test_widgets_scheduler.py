@@ -153,7 +153,7 @@ def test_observation_from_record_uses_fetched_at() -> None:
 
 @pytest.mark.parametrize("bad", [{"sync_interval": 0}, {"time_scale": -1.0},
                                  {"end_margin": -0.1}, {"jitter": 1.0},
-                                 {"sync_interval": float("inf")}])
+                                 {"sync_interval": float("inf")}, {"sync_backoff": 0.5}])
 def test_policy_rejects_nonsense(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         PollPolicy(**bad)
@@ -218,3 +218,89 @@ def test_at_most_three_calls_per_track_and_a_short_delay_on_a_simulated_session(
     for i in range(1, len(durations)):
         delay_real = (seen_at[f"spotify:track:{i}"] - player.starts[i]) * speed
         assert 0 <= delay_real <= 1.5
+
+
+def test_steady_playback_stretches_the_sync_up_to_its_cap() -> None:
+    s = sched(sync_interval=30.0, sync_backoff=4.0)
+    long = 3_600_000  # an hour-long item: the end is never near
+    first = Observation(rec(progress=0, duration=long), at=0.0)
+    assert s.after_poll(first, None, now=0.0) == pytest.approx(30.0)
+    t, previous, delays = 30.0, first, []
+    for _ in range(4):
+        obs = Observation(rec(progress=int(t * 1000), duration=long), at=t)
+        delay = s.after_poll(obs, previous, now=t)
+        delays.append(delay)
+        t, previous = t + delay, obs
+    assert delays == pytest.approx([60.0, 120.0, 120.0, 120.0])
+
+
+def test_anything_unexpected_brings_the_sync_back_to_its_base() -> None:
+    s = sched(sync_interval=30.0)
+    long = 3_600_000
+    a = Observation(rec(progress=0, duration=long), at=0.0)
+    s.after_poll(a, None, now=0.0)
+    b = Observation(rec(progress=30_000, duration=long), at=30.0)
+    assert s.after_poll(b, a, now=30.0) == pytest.approx(60.0)
+    seeked = Observation(rec(progress=900_000, duration=long), at=90.0)  # someone scrubbed ahead
+    assert s.after_poll(seeked, b, now=90.0) == pytest.approx(30.0)
+    c = Observation(rec(progress=930_000, duration=long), at=120.0)
+    assert s.after_poll(c, seeked, now=120.0) == pytest.approx(60.0)
+    assert s.after_command() == 0.0
+    d = Observation(rec(progress=931_000, duration=long, playing=False), at=121.0)
+    assert s.after_poll(d, c, now=121.0) == pytest.approx(30.0)  # paused elsewhere: unexpected
+
+
+def test_a_sync_just_before_the_end_is_folded_into_the_end_poll() -> None:
+    s = sched(sync_interval=30.0, end_margin=0.5)
+    # 36 s left: a sync at 30 s would only see the same item 6 s before the end
+    assert s.after_poll(Observation(rec(progress=144_000), at=0.0), None, now=0.0) == pytest.approx(36.5)
+    # 40 s left (beyond 1.25 x 30 s): the sync comes first
+    s2 = sched(sync_interval=30.0, end_margin=0.5)
+    assert s2.after_poll(Observation(rec(progress=140_000), at=0.0), None, now=0.0) == pytest.approx(30.0)
+
+
+def test_sync_backoff_of_one_keeps_a_fixed_sync() -> None:
+    s = sched(sync_interval=30.0, sync_backoff=1.0)
+    long = 3_600_000
+    a = Observation(rec(progress=0, duration=long), at=0.0)
+    s.after_poll(a, None, now=0.0)
+    b = Observation(rec(progress=30_000, duration=long), at=30.0)
+    assert s.after_poll(b, a, now=30.0) == pytest.approx(30.0)
+
+
+def test_real_time_defaults_cost_about_three_calls_per_track() -> None:
+    """The widget's defaults (30 s sync, stretching while steady) in a real-time session."""
+    durations = [184_000, 231_500, 156_000, 263_333, 95_000, 402_066, 212_000, 205_000]
+    player = SimPlayer(durations, 1.0)
+    s = sched()
+    latency = 0.05
+    t, previous, polls = 0.0, None, 0
+    seen_at: dict[str, float] = {}
+    while t < player.starts[-1]:
+        record = player.at(t)
+        polls += 1
+        obs = Observation(record, t + latency)
+        if record is not None:
+            seen_at.setdefault(record["item_uri"], t + latency)
+        t += latency + s.after_poll(obs, previous, now=t + latency)
+        previous = obs
+    assert polls / len(durations) <= 3  # the issue's goal; a fixed 30 s sync costs over 7 here
+    for i in range(1, len(durations)):
+        assert 0 <= seen_at[f"spotify:track:{i}"] - player.starts[i] <= 1.5
+
+
+def test_a_natural_track_change_keeps_the_stretched_sync() -> None:
+    s = sched(sync_interval=30.0, end_margin=0.5)
+    a = Observation(rec(uri="spotify:track:a", progress=0, duration=600_000), at=0.0)
+    s.after_poll(a, None, now=0.0)
+    b = Observation(rec(uri="spotify:track:a", progress=30_000, duration=600_000), at=30.0)
+    assert s.after_poll(b, a, now=30.0) == pytest.approx(60.0)
+    # the end poll finds the next item just started: as predicted, the sync stays stretched
+    near_end = Observation(rec(uri="spotify:track:a", progress=590_000, duration=600_000), at=590.0)
+    s.steady = 2
+    s.after_poll(near_end, b, now=590.0)
+    nxt = Observation(rec(uri="spotify:track:b", progress=400, duration=600_000), at=600.5)
+    assert s.after_poll(nxt, near_end, now=600.5) == pytest.approx(120.0)
+    # a different item long before the end is a skip on another device: back to the base
+    skipped = Observation(rec(uri="spotify:track:c", progress=1_000, duration=600_000), at=700.0)
+    assert s.after_poll(skipped, nxt, now=700.0) == pytest.approx(30.0)

@@ -70,8 +70,9 @@ class NowPlayingWidget:
     `client`: a :class:`spotkit.Spotify` (default: one made from the environment, in the
     background thread, so a missing login shows in the widget). Polling follows
     :class:`~spotkit.widgets.scheduler.PollScheduler`: at the item's expected end plus
-    `end_margin` seconds of playback, or every `sync_interval` seconds (wall clock), whichever
-    comes first; the progress bar moves locally every `tick_interval` seconds in between.
+    `end_margin` seconds of playback, or at the sync interval (wall clock: `sync_interval`
+    seconds, stretching up to 4x while playback goes as predicted), whichever comes first; the
+    progress bar moves locally every `tick_interval` seconds in between.
     `time_scale`: how much faster than real time playback runs: 1.0 for Spotify, the sandbox's
     speed factor for a time-compressed sandbox (the tutorials pass `quickstart().speed`).
     `controls`: show previous / play-pause / next (default: when the login has the

@@ -6,12 +6,19 @@ rules are unit-tested with a fake clock.
 The rules:
 
 * While something plays, the next poll is due at the item's expected end plus `end_margin`, or
-  after `sync_interval` (to notice changes made on another device), whichever comes first.
+  after the sync interval (to notice changes made on another device), whichever comes first.
+* The sync interval starts at `sync_interval` and doubles after each poll that found exactly what
+  the previous one predicted (the same item, the same play state, the position on time), up to
+  `sync_interval * sync_backoff` (2 minutes by default). A new item that starts when the last one
+  was due to end is what was predicted too; anything unexpected (a skip, a seek or a pause on
+  another device) or a control click brings it back to `sync_interval`. A sync that would land
+  shortly before the end poll is folded into it. Steady listening so costs two or three calls a
+  track instead of one every 30 s; `sync_backoff=1` keeps the sync fixed.
   The expected end is computed from the record's `progress_ms` at the moment it was observed
   (`Observation.at`, the moment its `fetched_at` was taken), not from when we happen to look.
 * A poll at the expected end that still finds the same item near its end is *late* (a gap, a
   crossfade, a slow server): it retries after a margin that doubles each time.
-* Paused, nothing playing, an ad or an item without a duration: `sync_interval`.
+* Paused, nothing playing, an ad or an item without a duration: the sync interval.
 * After an error: exponential backoff with jitter, never sooner than a 429's `Retry-After`. No
   login yet (or a login missing a scope): look again every `login_retry` seconds, which costs no
   API call (the token manager answers from the cache file).
@@ -41,6 +48,9 @@ __all__ = [
     "command_visible",
 ]
 
+# a sync due within this factor of the sync interval before the end poll is folded into it
+_FOLD = 1.25
+
 #: The player commands the widget sends ("toggle" becomes "play" or "pause" when it runs).
 COMMANDS: tuple[str, ...] = ("previous", "play", "pause", "toggle", "next")
 
@@ -50,6 +60,7 @@ class PollPolicy:
     """The knobs of :class:`PollScheduler` (see the module docstring for the units)."""
 
     sync_interval: float = 30.0
+    sync_backoff: float = 4.0
     end_margin: float = 0.5
     time_scale: float = 1.0
     backoff_initial: float = 2.0
@@ -62,6 +73,8 @@ class PollPolicy:
     max_late_doublings: int = 8
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.sync_backoff, (int, float)) and self.sync_backoff >= 1):
+            raise ValueError(f"sync_backoff must be a number >= 1, not {self.sync_backoff!r}")
         for name in ("sync_interval", "time_scale", "backoff_initial", "backoff_max",
                      "login_retry", "quota_wait", "confirm_delay"):
             value = getattr(self, name)
@@ -122,6 +135,7 @@ class PollScheduler:
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter only
         self.errors = 0  # consecutive failed polls
         self.late = 0    # consecutive polls that found the item still at its end
+        self.steady = 0  # consecutive polls that found what the previous one predicted
 
     # --- local progress (no API call) ----------------------------------------------------------
 
@@ -157,12 +171,36 @@ class PollScheduler:
             self.late += 1
         else:
             self.late = 0
+        self.steady = self.steady + 1 if self._as_predicted(obs, previous) else 0
+        interval = self.sync_interval()
         end = self.expected_end(obs)
         if end is None:
-            return policy.sync_interval
+            return interval
         margin = policy.end_margin * (2 ** min(self.late, policy.max_late_doublings))
-        due = end + margin / policy.time_scale
-        return self._clamp(min(due - now, policy.sync_interval))
+        to_end = end + margin / policy.time_scale - now
+        # a sync just before the end would only see the same item: the end poll serves as both
+        return self._clamp(to_end if to_end <= interval * _FOLD else interval)
+
+    def sync_interval(self) -> float:
+        """The current sync interval: longer while polls keep confirming the prediction."""
+        policy = self.policy
+        return policy.sync_interval * min(policy.sync_backoff, 2.0 ** min(self.steady, 30))
+
+    def _as_predicted(self, obs: Observation, previous: Observation | None) -> bool:
+        """True when `obs` is what `previous` predicted: the same item and play state on time, or
+        (a natural track change) a new item that started when the previous one was due to end."""
+        if previous is None or obs.is_playing != previous.is_playing:
+            return False
+        # a second of wall-clock slack (request latency, rounding) on top of two of playback
+        slack_ms = 2000 + 1000 * self.policy.time_scale
+        if obs.item_uri != previous.item_uri:
+            end = self.expected_end(previous)
+            return (end is not None and obs.at >= end and obs.progress_ms is not None
+                    and obs.progress_ms <= (obs.at - end) * 1000 * self.policy.time_scale + slack_ms)
+        predicted, actual = self.position_ms(previous, obs.at), obs.progress_ms
+        if predicted is None or actual is None:
+            return predicted is None and actual is None
+        return abs(actual - predicted) <= slack_ms
 
     def _is_late(self, obs: Observation, previous: Observation | None) -> bool:
         """True when a poll made at (or after) the previous item's expected end found it still on."""
@@ -195,6 +233,7 @@ class PollScheduler:
     def after_command(self) -> float:
         """A control click: poll at once (the command's effect is what the user wants to see)."""
         self.late = 0
+        self.steady = 0
         return 0.0
 
     def _clamp(self, delay: float) -> float:
