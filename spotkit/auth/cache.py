@@ -43,13 +43,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import filelock
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AuthError, CacheCorrupt
 from ..logs import logger
 from .token import Token
+
+if TYPE_CHECKING:
+    import filelock
 
 __all__ = ["CACHE_VERSION", "CachedLogin", "TokenCache"]
 
@@ -87,6 +88,8 @@ class TokenCache:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the cross-process lock (re-entrant within a thread) for a read-modify-write."""
+        import filelock  # only writers pay for it: reading a valid token needs no lock
+
         with self._guard:
             if self._filelock is None:
                 _make_private_dir(self.path.parent)

@@ -21,7 +21,6 @@ import requests
 from ..config import Settings, load_settings
 from ..errors import AuthError, LoginRequired, MalformedResponse, MissingScope
 from ..logs import logger
-from . import oauth
 from .cache import CachedLogin, TokenCache
 from .token import Token
 
@@ -106,8 +105,9 @@ class TokenManager:
             if not cached.refresh_token:
                 raise LoginRequired("The cached token cannot be refreshed (it has no refresh "
                                     "token). Run `spotkit login` to log in again.")
-            answer = oauth.refresh_access_token(self.settings, cached.refresh_token,
-                                                session=self.session)
+            from .oauth import refresh_access_token  # not needed while the cached token is valid
+
+            answer = refresh_access_token(self.settings, cached.refresh_token, session=self.session)
             try:
                 new = Token.from_response(answer, previous=cached)
             except ValueError as exc:
