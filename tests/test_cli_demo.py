@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -46,7 +47,8 @@ def test_jupyter_demo_serves_the_tutorials_until_sigterm(tmp_path: Path) -> None
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, "-m", "spotkit", "demo", "--no-browser", "--port", str(port), "--duration", "90"],
-        cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)  # its own process group: JupyterLab is a grandchild of this test
     try:
         assert proc.stdout is not None
         seen = []
@@ -57,7 +59,7 @@ def test_jupyter_demo_serves_the_tutorials_until_sigterm(tmp_path: Path) -> None
         else:
             pytest.fail("".join(seen) + (proc.stderr.read() if proc.stderr else ""))
         assert any("Started the sandbox" in line for line in seen)
-        # the tutorials are there, and the kernel environment points at the sandbox
+        # JupyterLab answers with its token and serves the tutorials
         api = m.group(0).replace("/lab?", "/api/contents?")
         with urllib.request.urlopen(api, timeout=10) as resp:
             names = {item["name"] for item in __import__("json").load(resp)["content"]}
@@ -66,10 +68,12 @@ def test_jupyter_demo_serves_the_tutorials_until_sigterm(tmp_path: Path) -> None
         rest, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err[-3000:]
         assert rest.rstrip().endswith("Stopped.")
+        with pytest.raises(ProcessLookupError):  # JupyterLab went with it
+            os.killpg(proc.pid, 0)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def test_demo_without_notebooks_says_what_to_do(tmp_path: Path) -> None:
