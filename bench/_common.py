@@ -1,4 +1,4 @@
-"""Helpers shared by bench/run.py and bench/bench_peers.py: the sandbox subprocess, tokens, caches,
+"""Helpers shared by the benchmark scripts: the sandbox subprocess, tokens, caches, timing,
 medians and a description of the machine.
 
 The sandbox always runs in its own process (`python -m spotkit sandbox`): a server in the
@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -122,6 +122,14 @@ class SandboxProcess:
             uri = self.state()["player"]["queue"][0]
         self.post("/_sandbox/player", {"uri": uri, "is_playing": True, "progress_ms": 0})
 
+    def wall_of(self) -> Callable[[int], float]:
+        """Sandbox ms -> this machine's wall time (time.time()), from one state read."""
+        before = time.time()
+        now_ms = int(self.state()["now_ms"])
+        after = time.time()
+        anchor = (before + after) / 2
+        return lambda ms: anchor + (ms - now_ms) / 1000.0 / self.speed
+
     def close(self) -> None:
         self.http.close()
         if self.proc.poll() is None:
@@ -156,6 +164,18 @@ def spotipy_token_info(answer: Mapping[str, Any], *, expired: bool = False) -> d
 def seed_spotipy_cache(path: Path, answer: Mapping[str, Any], *, expired: bool = False) -> None:
     path.write_text(json.dumps(spotipy_token_info(answer, expired=expired)))
     path.chmod(0o600)
+
+
+def timed(call: Callable[[], Any], n: int, out: list[float], cpu: list[float]) -> None:
+    """Wall time of each of `n` calls into `out` (ms); this process's CPU time of the batch into
+    `cpu` (s)."""
+    clock = time.perf_counter_ns
+    cpu_start = time.process_time()
+    for _ in range(n):
+        start = clock()
+        call()
+        out.append((clock() - start) / 1e6)
+    cpu.append(time.process_time() - cpu_start)
 
 
 def summary_ms(samples: Sequence[float]) -> dict[str, float]:

@@ -19,8 +19,6 @@ import json
 import random
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,10 +26,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import requests
+from _common import SandboxProcess, seed_spotkit_cache
 
 from spotkit.auth.cache import TokenCache
-from spotkit.auth.token import Token
 from spotkit.auth.tokens import TokenManager
 from spotkit.client import Spotify
 from spotkit.config import load_settings
@@ -40,34 +37,11 @@ from spotkit.history.frame import FRAME_DTYPES
 from spotkit.records import HISTORY_COLUMNS
 
 
-def start_sandbox(speed: float) -> tuple[subprocess.Popen[str], str, dict[str, str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "spotkit", "sandbox", "--port", "0",
-                             "--speed", str(speed)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    base_url, env = "", {}
-    for line in proc.stdout:
-        if line.startswith("Spotify sandbox running at "):
-            base_url = line.split(" at ", 1)[1].split()[0]
-        elif line.startswith("export "):
-            name, _, value = line[len("export "):].strip().partition("=")
-            env[name] = value.strip("'\"")
-        elif line.startswith("Admin API:"):
-            break
-    if not base_url:
-        proc.terminate()
-        raise SystemExit("the sandbox did not start")
-    return proc, base_url, env
-
-
 def calls_per_play(speed: float, minutes: float, tmp: Path) -> dict[str, Any]:
-    proc, base, env = start_sandbox(speed)
-    try:
-        admin = requests.Session()
-        token = admin.post(f"{base}/_sandbox/tokens", json={}, timeout=5).json()
-        user = admin.get(f"{base}/_sandbox/state", timeout=5).json()["user"]["id"]
-        settings = load_settings(env=env, cache_path=tmp / "tokens.json", dotenv=False)
+    with SandboxProcess(speed) as sb:
+        settings = load_settings(env=sb.env, cache_path=tmp / "tokens.json", dotenv=False)
+        seed_spotkit_cache(settings.cache_path, sb, sb.mint_token())
         cache = TokenCache(settings.cache_path)
-        cache.save(settings.require_client_id(), user, Token.from_response(token))
         interval = DEFAULT_INTERVAL / speed
         with Spotify(settings, auth=TokenManager(settings, cache=cache)) as api, \
                 HistoryLogger(tmp / "calls.sqlite3", api, interval=interval) as history:
@@ -76,14 +50,14 @@ def calls_per_play(speed: float, minutes: float, tmp: Path) -> dict[str, Any]:
             history.start(sync_now=False)
             time.sleep(minutes * 60 / speed)
             history.stop()
-            admin.post(f"{base}/_sandbox/player", json={"uri": None}, timeout=5)
+            sb.post("/_sandbox/player", {"uri": None})
             history.sync()  # what played since the last poll
             recorded = len(history) - first
             calls = api.calls - calls_first
-            plays = admin.get(f"{base}/_sandbox/history", timeout=5).json()
+            plays = sb.get("/_sandbox/history")
             tracks = sorted((p["played_at_ms"], p["uri"]) for p in plays if p["type"] == "track")
             stored = [(int(at), uri) for at, uri in history.store.fetch(["played_at", "item_uri"])]
-            counts = admin.get(f"{base}/_sandbox/counts", timeout=5).json()
+            counts = sb.counts()
         return {
             "sandbox_minutes": minutes, "speed": speed, "interval_s": DEFAULT_INTERVAL,
             "plays_recorded": recorded, "recently_played_calls": calls,
@@ -91,9 +65,6 @@ def calls_per_play(speed: float, minutes: float, tmp: Path) -> dict[str, Any]:
             "complete": stored == tracks, "missed_warnings": history.missed_warnings,
             "token_requests": counts.get("POST /api/token", 0),
         }
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def fill_store(path: Path, n: int) -> None:

@@ -17,65 +17,19 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
+from _common import SandboxProcess, seed_spotkit_cache, summary_ms, timed
 
-from spotkit.auth.cache import TokenCache
-from spotkit.auth.token import Token
 from spotkit.auth.tokens import TokenManager
 from spotkit.client import Spotify
 from spotkit.config import load_settings
 
 GOAL = 1.10
-
-
-def start_sandbox() -> tuple[subprocess.Popen[str], str, dict[str, str]]:
-    """The sandbox in a subprocess; its base URL and environment, parsed from what it prints."""
-    proc = subprocess.Popen([sys.executable, "-m", "spotkit", "sandbox", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    base_url, env = "", {}
-    deadline = time.monotonic() + 30
-    for line in proc.stdout:
-        if line.startswith("Spotify sandbox running at "):
-            base_url = line.split(" at ", 1)[1].split()[0]
-        elif line.startswith("export "):
-            name, _, value = line[len("export "):].strip().partition("=")
-            env[name] = value.strip("'\"")
-        elif line.startswith("Admin API:"):
-            break
-        if time.monotonic() > deadline:
-            break
-    if not base_url or "SPOTKIT_API_URL" not in env:
-        proc.terminate()
-        raise SystemExit("the sandbox did not start")
-    return proc, base_url, env
-
-
-def timed(call: Callable[[], Any], n: int, out: list[float], cpu: list[float]) -> None:
-    """Wall time of each call into `out` (ms); this process's CPU time of the batch into `cpu`."""
-    clock = time.perf_counter_ns
-    cpu_start = time.process_time()
-    for _ in range(n):
-        start = clock()
-        call()
-        out.append((clock() - start) / 1e6)
-    cpu.append(time.process_time() - cpu_start)
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"median_ms": statistics.median(ordered),
-            "p10_ms": ordered[len(ordered) // 10],
-            "p90_ms": ordered[len(ordered) * 9 // 10],
-            "mean_ms": statistics.fmean(ordered)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,61 +42,48 @@ def main(argv: list[str] | None = None) -> int:
     if args.calls < 500:
         parser.error("--calls must be at least 500")
 
-    proc, base_url, env = start_sandbox()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            answer = requests.post(f"{base_url}/_sandbox/tokens", json={}, timeout=10).json()
-            user = requests.get(f"{env['SPOTKIT_API_URL']}/me", timeout=10, headers={
-                "Authorization": f"Bearer {answer['access_token']}"}).json()
-            settings = load_settings(env={**env, "SPOTKIT_CACHE_PATH": str(Path(tmp) / "t.json")},
-                                     dotenv=False)
-            assert settings.client_id is not None
-            TokenCache(settings.cache_path).save(settings.client_id, user["id"],
-                                                 Token.from_response(answer))
-            sp = Spotify(settings, auth=TokenManager(settings))
+    with SandboxProcess() as sb, tempfile.TemporaryDirectory() as tmp:
+        answer = sb.mint_token()
+        settings = load_settings(env=sb.env, cache_path=Path(tmp) / "t.json", dotenv=False)
+        seed_spotkit_cache(settings.cache_path, sb, answer)
+        sp = Spotify(settings, auth=TokenManager(settings))
 
-            bare = requests.Session()
-            url = f"{settings.api_url}/me/player/currently-playing?additional_types=track,episode"
-            headers = {"Authorization": f"Bearer {answer['access_token']}"}
+        bare = requests.Session()
+        url = f"{settings.api_url}/me/player/currently-playing?additional_types=track,episode"
+        headers = {"Authorization": f"Bearer {answer['access_token']}"}
 
-            def bare_call() -> Any:
-                return bare.get(url, headers=headers, timeout=(3.05, 10.0)).json()
+        def bare_call() -> Any:
+            return bare.get(url, headers=headers, timeout=(3.05, 10.0)).json()
 
-            assert sp.now_playing() is not None, "the sandbox should be playing something"
-            assert bare_call().get("item") is not None
-            ours: list[float] = []
-            theirs: list[float] = []
-            our_cpu: list[float] = []
-            their_cpu: list[float] = []
-            timed(sp.now_playing, args.warmup, [], [])
-            timed(bare_call, args.warmup, [], [])
-            batch_ratios: list[float] = []
-            done = 0
-            while done < args.calls:
-                n = min(args.batch, args.calls - done)
-                before = len(ours)
-                if (done // args.batch) % 2:  # alternate which side goes first
-                    timed(bare_call, n, theirs, their_cpu)
-                    timed(sp.now_playing, n, ours, our_cpu)
-                else:
-                    timed(sp.now_playing, n, ours, our_cpu)
-                    timed(bare_call, n, theirs, their_cpu)
-                batch_ratios.append(statistics.median(ours[before:])
-                                    / statistics.median(theirs[before:]))
-                done += n
-            sp.close()
-            bare.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        assert sp.now_playing() is not None, "the sandbox should be playing something"
+        assert bare_call().get("item") is not None
+        ours: list[float] = []
+        theirs: list[float] = []
+        our_cpu: list[float] = []
+        their_cpu: list[float] = []
+        timed(sp.now_playing, args.warmup, [], [])
+        timed(bare_call, args.warmup, [], [])
+        batch_ratios: list[float] = []
+        done = 0
+        while done < args.calls:
+            n = min(args.batch, args.calls - done)
+            before = len(ours)
+            if (done // args.batch) % 2:  # alternate which side goes first
+                timed(bare_call, n, theirs, their_cpu)
+                timed(sp.now_playing, n, ours, our_cpu)
+            else:
+                timed(sp.now_playing, n, ours, our_cpu)
+                timed(bare_call, n, theirs, their_cpu)
+            batch_ratios.append(statistics.median(ours[before:])
+                                / statistics.median(theirs[before:]))
+            done += n
+        sp.close()
+        bare.close()
 
     result: dict[str, Any] = {
         "calls_per_side": args.calls,
-        "spotkit": {**summary(ours), "client_cpu_ms": sum(our_cpu) * 1000 / args.calls},
-        "bare_requests": {**summary(theirs), "client_cpu_ms": sum(their_cpu) * 1000 / args.calls},
+        "spotkit": {**summary_ms(ours), "client_cpu_ms": sum(our_cpu) * 1000 / args.calls},
+        "bare_requests": {**summary_ms(theirs), "client_cpu_ms": sum(their_cpu) * 1000 / args.calls},
     }
     ratio = result["spotkit"]["median_ms"] / result["bare_requests"]["median_ms"]
     result["ratio"] = ratio

@@ -38,6 +38,7 @@ from _common import (
     seed_spotipy_cache,
     seed_spotkit_cache,
     summary_ms,
+    timed,
 )
 
 PARTS = ("imports", "latency", "cold", "contention", "frame")
@@ -90,16 +91,6 @@ def import_times(runs: int) -> dict[str, Any]:
 
 
 # --- 2. now-playing latency -------------------------------------------------------------------
-
-
-def _timed(call: Callable[[], Any], n: int, out: list[float], cpu: list[float]) -> None:
-    clock = time.perf_counter_ns
-    cpu_start = time.process_time()
-    for _ in range(n):
-        start = clock()
-        call()
-        out.append((clock() - start) / 1e6)
-    cpu.append(time.process_time() - cpu_start)
 
 
 def _clients(sb: SandboxProcess, tmp: Path) -> tuple[dict[str, Callable[[], Any]], list[Any]]:
@@ -167,7 +158,7 @@ def latency(sb: SandboxProcess, calls: int, batch: int = 10, warmup: int = 100) 
             samples: dict[str, list[float]] = {name: [] for name in names}
             cpu: dict[str, list[float]] = {name: [] for name in names}
             for name in names:
-                _timed(clients[name], warmup, [], [])
+                timed(clients[name], warmup, [], [])
             # per batch: spotkit's median over each contender's median in the same batch
             paired: dict[str, list[float]] = {name: [] for name in names}
             done = 0
@@ -177,7 +168,7 @@ def latency(sb: SandboxProcess, calls: int, batch: int = 10, warmup: int = 100) 
                 order = names[rounds % len(names):] + names[:rounds % len(names)]
                 marks = {name: len(samples[name]) for name in names}
                 for name in order:
-                    _timed(clients[name], n, samples[name], cpu[name])
+                    timed(clients[name], n, samples[name], cpu[name])
                 ours = statistics.median(samples["spotkit"][marks["spotkit"]:])
                 for name in names:
                     paired[name].append(ours / statistics.median(samples[name][marks[name]:]))

@@ -24,22 +24,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import requests
+from _common import SandboxProcess, seed_spotkit_cache
 
-from spotkit.auth.cache import TokenCache
-from spotkit.auth.token import Token
 from spotkit.client import Spotify
 from spotkit.config import load_settings
 from spotkit.widgets.now_playing import NowPlayingWidget
@@ -48,64 +42,6 @@ from spotkit.widgets.scheduler import Observation
 GOAL_CALLS = 3.0
 GOAL_DELAY = 1.5
 PLAYER = "GET /v1/me/player"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class SandboxProcess:
-    """`python -m spotkit sandbox` on a free port, driven through its admin API."""
-
-    def __init__(self, speed: float) -> None:
-        self.speed = speed
-        port = free_port()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "spotkit", "sandbox", "--port", str(port), "--speed",
-             str(speed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{port}"
-        self.http = requests.Session()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.state()
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    self.close()
-                    raise SystemExit("the sandbox did not start") from None
-                time.sleep(0.1)
-
-    def get(self, path: str) -> Any:
-        resp = self.http.get(self.url + path, timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        resp = self.http.post(self.url + path, json=body or {}, timeout=10)
-        resp.raise_for_status()
-        return resp.json()
-
-    def state(self) -> dict[str, Any]:
-        return dict(self.get("/_sandbox/state"))
-
-    def wall_of(self) -> Callable[[int], float]:
-        """Sandbox ms -> this machine's wall time (time.time()), from one state read."""
-        before = time.time()
-        now_ms = int(self.state()["now_ms"])
-        after = time.time()
-        anchor = (before + after) / 2
-        return lambda ms: anchor + (ms - now_ms) / 1000.0 / self.speed
-
-    def close(self) -> None:
-        self.http.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 @dataclass
@@ -201,15 +137,9 @@ def main() -> int:
 
     sb = SandboxProcess(args.speed)
     try:
-        state = sb.state()
-        token = sb.post("/_sandbox/tokens")
         with tempfile.TemporaryDirectory() as tmp:
-            env = {"SPOTIFY_CLIENT_ID": state["client_id"], "SPOTKIT_API_URL": state["api_url"],
-                   "SPOTKIT_ACCOUNTS_URL": state["accounts_url"],
-                   "SPOTKIT_CACHE_PATH": str(Path(tmp) / "tokens.json")}
-            settings = load_settings(env=env, dotenv=False)
-            TokenCache(settings.cache_path).save(state["client_id"], state["user"]["id"],
-                                                 Token.from_response(token))
+            settings = load_settings(env=sb.env, cache_path=Path(tmp) / "tokens.json", dotenv=False)
+            seed_spotkit_cache(settings.cache_path, sb, sb.mint_token())
             client = Spotify(settings)
             # the catalogue's longest track is under 7 minutes
             timeout = (args.tracks + 1) * 420.0 / args.speed + 30.0
