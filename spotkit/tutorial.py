@@ -28,7 +28,7 @@ from .errors import LoginRequired
 if TYPE_CHECKING:
     from .sandbox.server import Sandbox
 
-__all__ = ["Quickstart", "quickstart"]
+__all__ = ["Quickstart", "quickstart", "sandbox_env", "sandbox_requested"]
 
 Mode = Literal["spotify", "sandbox"]
 
@@ -111,8 +111,7 @@ def quickstart(*, sandbox: bool | None = None, speed: float = 1.0, quiet: bool =
 def _start(sandbox: bool | None, speed: float) -> Quickstart:
     external = os.environ.get("SPOTKIT_SANDBOX_URL")
     if sandbox is None:
-        forced = os.environ.get("SPOTKIT_SANDBOX", "").strip().lower() in ("1", "true", "yes")
-        sandbox = forced or bool(external) or not load_settings().client_id
+        sandbox = bool(external) or sandbox_requested(load_settings())
     if not sandbox:
         settings = load_settings()
         return Quickstart("spotify", settings, default_data_dir(), display_name=_logged_in(settings))
@@ -133,14 +132,8 @@ def _start_sandbox(speed: float) -> Quickstart:
 
     sb = Sandbox(speed=speed).start()
     data_dir = Path(tempfile.mkdtemp(prefix="spotkit-sandbox-"))
-    env = {
-        **sb.env,
-        # a free port of our own: 8888 is often taken by Jupyter itself
-        "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{_free_port()}/callback",
-        "SPOTKIT_CACHE_PATH": str(data_dir / "tokens.json"),
-    }
     os.environ.pop("SPOTIFY_CLIENT_SECRET", None)
-    os.environ.update(env)
+    os.environ.update(sandbox_env(sb, data_dir))
     session = Quickstart("sandbox", load_settings(), data_dir, sandbox_url=sb.base_url, sandbox=sb)
     atexit.register(session.close)  # the sandbox, its tokens and its data export die with the kernel
     return session
@@ -156,6 +149,23 @@ def _sandbox_speed(base_url: str) -> float:
             return float(json.load(resp)["speed"])
     except (OSError, ValueError, KeyError, TypeError):
         return 1.0
+
+
+def sandbox_requested(settings: Settings) -> bool:
+    """Whether to use the sandbox when nobody said: SPOTKIT_SANDBOX=1, or no client id configured."""
+    forced = os.environ.get("SPOTKIT_SANDBOX", "").strip().lower() in ("1", "true", "yes")
+    return forced or not settings.client_id
+
+
+def sandbox_env(sb: Sandbox, data_dir: Path) -> dict[str, str]:
+    """The environment that points spotkit (here or in a child process) at `sb`, with a private
+    token cache in `data_dir`."""
+    return {
+        **sb.env,
+        # a free port of our own: 8888 is often taken by Jupyter itself
+        "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{_free_port()}/callback",
+        "SPOTKIT_CACHE_PATH": str(data_dir / "tokens.json"),
+    }
 
 
 def _free_port() -> int:

@@ -10,7 +10,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -54,8 +53,10 @@ def _run(args: argparse.Namespace) -> int:
         timer.daemon = True  # an earlier stop must not wait for it
         timer.start()
 
+    from ..tutorial import sandbox_env, sandbox_requested
+
     settings = load_settings()
-    use_sandbox = args.sandbox or _truthy(os.environ.get("SPOTKIT_SANDBOX")) or not settings.client_id
+    use_sandbox = args.sandbox or sandbox_requested(settings)
     env: dict[str, str] = {}
     sandbox = None
     workdir = Path(tempfile.mkdtemp(prefix="spotkit-demo-"))
@@ -64,12 +65,7 @@ def _run(args: argparse.Namespace) -> int:
             from ..sandbox import Sandbox
 
             sandbox = Sandbox(speed=args.speed).start()
-            env = {
-                **sandbox.env,
-                "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{_free_port()}/callback",
-                "SPOTKIT_CACHE_PATH": str(workdir / "tokens.json"),
-                "SPOTKIT_SANDBOX_URL": sandbox.base_url,
-            }
+            env = {**sandbox_env(sandbox, workdir), "SPOTKIT_SANDBOX_URL": sandbox.base_url}
             print(f"Started the sandbox, an offline Spotify, at {sandbox.base_url}")
         else:
             print("Using the real Spotify (SPOTIFY_CLIENT_ID is configured).")
@@ -81,16 +77,6 @@ def _run(args: argparse.Namespace) -> int:
         if sandbox is not None:
             sandbox.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _settings_env(settings: Any) -> dict[str, str]:
