@@ -74,10 +74,9 @@ class Settings:
     the import path of every first call.
     """
 
-    __slots__ = ("accounts_url", "api_url", "cache_path", "client_id", "client_secret",
-                 "redirect_uri", "scopes")
     _FIELDS = ("client_id", "client_secret", "redirect_uri", "cache_path", "accounts_url", "api_url",
                "scopes")
+    __slots__ = _FIELDS
 
     client_id: str | None
     client_secret: str | None
