@@ -1,0 +1,168 @@
+"""The typed getters every record builder shares: the wrong type is as good as missing.
+
+Each reads defensively: a missing key, a ``null`` or a value of the wrong type gives ``None``,
+never a ``KeyError`` or ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ..errors import MalformedResponse
+
+__all__ = [
+    "ITEM_TYPES",
+    "Record",
+    "parse_timestamp",
+]
+
+#: The values `item_type` can take.
+ITEM_TYPES: tuple[str, ...] = ("track", "episode", "ad", "unknown")
+
+Record = dict[str, Any]
+
+
+def _obj(value: object) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _get(obj: Mapping[str, Any] | None, key: str) -> Any:
+    return obj.get(key) if obj is not None else None
+
+
+def _artists(value: object) -> str | None:
+    if not isinstance(value, list):
+        return None
+    names = [n for a in value if (n := _str(_get(_obj(a), "name")))]
+    return ", ".join(names) if names else None
+
+
+def _image_url(*candidates: object) -> str | None:
+    """The widest image of the first candidate list that has one (Spotify lists widest first)."""
+    for images in candidates:
+        if not isinstance(images, list):
+            continue
+        best: str | None = None
+        best_width = -1
+        for image in images:
+            img = _obj(image)
+            url = _str(_get(img, "url"))
+            if not url:
+                continue
+            width = _int(_get(img, "width"))
+            if best is None or (width is not None and width > best_width):
+                best, best_width = url, width if width is not None else -1
+        if best is not None:
+            return best
+    return None
+
+
+def _item_fields(item: Mapping[str, Any] | None, item_type: str) -> Record:
+    """name, ids, artists, album, duration, image and link of a track or an episode."""
+    if item is None or item_type not in ("track", "episode"):
+        return dict.fromkeys(("item_id", "item_uri", "name", "artists", "album", "duration_ms",
+                              "image_url", "external_url"))
+    if item_type == "episode":
+        show = _obj(item.get("show"))
+        artists = _str(_get(show, "publisher"))
+        album = _str(_get(show, "name"))
+        image = _image_url(item.get("images"), _get(show, "images"))
+    else:
+        album_obj = _obj(item.get("album"))
+        artists = _artists(item.get("artists"))
+        album = _str(_get(album_obj, "name"))
+        image = _image_url(_get(album_obj, "images"))
+    return {
+        "item_id": _str(item.get("id")),
+        "item_uri": _str(item.get("uri")),
+        "name": _str(item.get("name")),
+        "artists": artists,
+        "album": album,
+        "duration_ms": _int(item.get("duration_ms")),
+        "image_url": image,
+        "external_url": _str(_get(_obj(item.get("external_urls")), "spotify")),
+    }
+
+
+def _item_type(declared: object, item: Mapping[str, Any] | None) -> str:
+    kind = _str(declared)
+    if kind is not None and kind in ITEM_TYPES:
+        return kind
+    kind = _str(_get(item, "type"))
+    return kind if kind is not None and kind in ("track", "episode") else "unknown"
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _require_object(body: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise MalformedResponse(f"Spotify sent {_describe(body)} where {what} (a JSON object) "
+                                "was expected.")
+    return body
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "a JSON array"
+    return f"a JSON {type(value).__name__}"
+
+
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?",
+    re.IGNORECASE,
+)
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 time (``2023-09-22T15:43:33.750Z``, any fraction, an offset or none) in UTC.
+
+    A time without an offset is taken as UTC. Anything unparseable gives `None`.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _ISO.fullmatch(value.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, frac, offset = match.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    tz = timezone.utc
+    try:
+        if offset and offset.upper() != "Z":
+            digits = offset[1:].replace(":", "")
+            delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+            tz = timezone(-delta if offset[0] == "-" else delta)
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute),
+                          int(second or 0), micro, tzinfo=tz)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None
