@@ -1,0 +1,18 @@
+"""`Spotify`'s endpoints grouped by area, one module each, composed into the one client class.
+
+- :mod:`.profile`: ``GET /me``
+- :mod:`.player`: playback state, currently and recently played, playback control
+- :mod:`._base`: the :class:`~._base.Endpoint` declaration (method, path, scopes) and the call
+- :mod:`.paging`: offset and cursor paging, written once
+
+Each group is a mixin over :class:`~._base.EndpointGroup`; :class:`spotkit.client.Spotify` owns the
+transport and composes them.
+"""
+
+from __future__ import annotations
+
+from ._base import ENDPOINTS, Endpoint, EndpointGroup
+from .player import PlayerEndpoints
+from .profile import ProfileEndpoints
+
+__all__ = ["ENDPOINTS", "Endpoint", "EndpointGroup", "PlayerEndpoints", "ProfileEndpoints"]
