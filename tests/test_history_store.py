@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from spotkit.errors import HistoryError
-from spotkit.history import store as store_mod
 from spotkit.history.store import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -197,21 +196,6 @@ def test_another_programs_database_is_refused(db: Path) -> None:
 def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="is a folder"):
         HistoryStore(tmp_path)
-
-
-def test_migration_hook_runs_in_order(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    HistoryStore(db).close()  # a version-1 file
-
-    def to_2(conn: sqlite3.Connection) -> None:
-        conn.execute("ALTER TABLE plays ADD COLUMN mood TEXT")
-
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_mod.MIGRATIONS, 2, to_2)
-    HistoryStore(db).close()
-    conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert "mood" in [r[1] for r in conn.execute("PRAGMA table_info(plays)")]
-    conn.close()
 
 
 def test_threads_share_a_store(db: Path) -> None:

@@ -10,24 +10,22 @@ item's URI, or a synthetic key for rows that have none (see :mod:`spotkit.histor
 Writing the same play again is a no-op, so re-reading a page or re-importing a file never
 duplicates anything.
 
-Every sqlite3 failure leaves this module as a :class:`~spotkit.errors.HistoryError` that names the
-file and says what to do; a damaged file is never recreated or overwritten.
+Opening (verify read-only, then WAL, then migrate in one transaction) and error messages are
+:mod:`spotkit.sqlitestore`'s: every sqlite3 failure leaves as a :class:`~spotkit.errors.HistoryError`
+that names the file and says what to do; a damaged, foreign or newer file is never modified.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from ..errors import HistoryError
-from ..logs import logger
+from ..sqlitestore import SQLiteStore, StoreSpec
 
 __all__ = [
     "APPLICATION_ID",
@@ -61,7 +59,6 @@ INT_COLUMNS = frozenset({"played_at", "duration_ms", "ms_played"})
 BOOL_COLUMNS = frozenset({"skipped", "shuffle", "offline", "incognito_mode"})
 
 _CURSOR_KEY = "recently_played.after"
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
 
@@ -119,126 +116,22 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_1}
 # --- the store ---------------------------------------------------------------------------------
 
 
-class HistoryStore:
-    """One history database file. Thread-safe: every call holds the store's lock.
+_SPEC = StoreSpec(
+    name="history database", error=HistoryError, application_id=APPLICATION_ID,
+    version=SCHEMA_VERSION, migrations=MIGRATIONS,
+    busy_hint="Stop the other program writing to it (another `spotkit history record`, a notebook "
+              "with a running HistoryLogger) or wait, then try again.")
+
+
+class HistoryStore(SQLiteStore):
+    """One history database file (see :mod:`spotkit.sqlitestore` for how it is opened).
 
     `timeout` is SQLite's busy timeout in seconds: how long a write waits for another process's
-    write to finish before :class:`HistoryError` says the file is locked.
+    write to finish before :class:`HistoryError` says the file is locked. Thread-safe.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
-        self.path = Path(path).expanduser()
-        self.timeout = timeout
-        self._lock = threading.RLock()
-        _check_header(self.path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise HistoryError(f"Cannot create the folder for the history database {self.path}: "
-                               f"{exc.strerror or exc}.") from None
-        with self._errors("open"):
-            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                         check_same_thread=False)
-        try:
-            with self._errors("open"):
-                self._setup()
-        except BaseException:
-            self._conn.close()
-            raise
-
-    def __repr__(self) -> str:
-        return f"HistoryStore({str(self.path)!r})"
-
-    def __enter__(self) -> HistoryStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    # --- setup ---------------------------------------------------------------------------
-
-    def _setup(self) -> None:
-        conn = self._conn
-        conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        self._check_version(version, conn.execute("PRAGMA application_id").fetchone()[0])
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise HistoryError(f"The history database {self.path} cannot use SQLite's WAL journal "
-                               f"(it is in {mode!r} mode); keep it on a local disk.")
-        conn.execute("PRAGMA synchronous = FULL")
-        if version < SCHEMA_VERSION:
-            with self._transaction():
-                # another process may have migrated between our read and our write lock
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-                self._check_version(version, app_id)
-                if version == 0 and conn.execute(
-                        "SELECT count(*) FROM sqlite_master").fetchone()[0]:
-                    raise HistoryError(f"{self.path} is an SQLite database of some other program, "
-                                       "not a spotkit history; choose another file.")
-                for target in range(version + 1, SCHEMA_VERSION + 1):
-                    logger.debug("history: migrating %s to schema version %d", self.path, target)
-                    MIGRATIONS[target](conn)
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _check_version(self, version: int, app_id: int) -> None:
-        if version and app_id != APPLICATION_ID:
-            raise HistoryError(f"{self.path} is an SQLite database of some other program, not a "
-                               "spotkit history; choose another file.")
-        if version > SCHEMA_VERSION:
-            raise HistoryError(f"The history database {self.path} was written by a newer spotkit "
-                               f"(schema version {version}, this one knows up to {SCHEMA_VERSION}); "
-                               "upgrade spotkit (pip install -U spotkit) to use it.")
-
-    # --- errors and transactions ---------------------------------------------------------
-
-    @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise self._history_error(exc, action) from None
-
-    def _history_error(self, exc: sqlite3.Error, action: str) -> HistoryError:
-        text = str(exc).rstrip(".")
-        low = text.lower()
-        if "closed database" in low:
-            return HistoryError(f"The history database {self.path} was closed; open it again "
-                                "with a new HistoryLogger.")
-        if "locked" in low or "busy" in low:
-            return HistoryError(
-                f"The history database {self.path} is locked by another process (waited "
-                f"{self.timeout:g} s to {action}). Stop the other program writing to it (another "
-                "`spotkit history record`, a notebook with a running HistoryLogger) or wait, then "
-                "try again. Nothing was written.")
-        if "not a database" in low or "malformed" in low or "corrupt" in low:
-            return HistoryError(
-                f"The history database {self.path} is damaged ({text}). spotkit left it untouched: "
-                f"restore a backup, try `sqlite3 {self.path} .recover`, or move it aside to start a "
-                "new history.")
-        if "unable to open" in low or "readonly" in low or "read-only" in low:
-            return HistoryError(f"Cannot {action} the history database {self.path} ({text}); check "
-                                "the path and its permissions.")
-        return HistoryError(f"Could not {action} the history database {self.path}: {text}.")
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any error), holding the store's lock."""
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        super().__init__(path, _SPEC, timeout=timeout)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -250,7 +143,7 @@ class HistoryStore:
         """
         new: list[dict[str, Any]] = []
         now = _now_ms()
-        with self._errors("write to"), self._transaction() as conn:
+        with self.transaction() as conn:
             for row in rows:
                 values = _values(row, now)
                 if conn.execute(_INSERT, values).rowcount == 1:
@@ -269,7 +162,7 @@ class HistoryStore:
         `on_chunk(n)` is called after each chunk of `n` rows (progress bars).
         """
         now = _now_ms()
-        with self._errors("write to"), self._transaction() as conn:
+        with self.transaction() as conn:
             before = conn.total_changes
             chunk: list[tuple[Any, ...]] = []
             for row in rows:
@@ -292,7 +185,7 @@ class HistoryStore:
         of the same play never agree to the millisecond.
         """
         played_at = int(row["played_at"])
-        with self._errors("write to"), self._transaction() as conn:
+        with self.transaction() as conn:
             near = conn.execute(
                 "SELECT 1 FROM plays WHERE played_at BETWEEN ? AND ? AND play_key = ? LIMIT 1",
                 (played_at - tolerance_ms, played_at + tolerance_ms, row["play_key"]),
@@ -305,8 +198,8 @@ class HistoryStore:
 
     def cursor(self) -> int | None:
         """The recently-played `after` cursor: the newest `played_at` (ms) read from it."""
-        with self._lock, self._errors("read"):
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?",
+        with self.reading() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?",
                                      (_CURSOR_KEY,)).fetchone()
         return int(row[0]) if row is not None else None
 
@@ -315,15 +208,15 @@ class HistoryStore:
         sql, args = "SELECT count(*) FROM plays", []
         if source is not None:
             sql, args = sql + " WHERE source = ?", [source]
-        with self._lock, self._errors("read"):
-            return int(self._conn.execute(sql, args).fetchone()[0])
+        with self.reading() as conn:
+            return int(conn.execute(sql, args).fetchone()[0])
 
     def summary(self) -> dict[str, Any]:
         """``plays``, ``sources`` (count per source), ``first`` and ``last`` played_at (ms)."""
-        with self._lock, self._errors("read"):
-            first, last, plays = self._conn.execute(
+        with self.reading() as conn:
+            first, last, plays = conn.execute(
                 "SELECT min(played_at), max(played_at), count(*) FROM plays").fetchone()
-            sources = dict(self._conn.execute(
+            sources = dict(conn.execute(
                 "SELECT source, count(*) FROM plays GROUP BY source ORDER BY source").fetchall())
         return {"plays": plays, "sources": sources, "first": first, "last": last}
 
@@ -335,13 +228,8 @@ class HistoryStore:
             raise ValueError(f"unknown history columns: {unknown}")
         where, args = _range(since, until)
         sql = f"SELECT {', '.join(columns)} FROM plays{where} ORDER BY played_at, play_key"  # noqa: S608
-        with self._lock, self._errors("read"):
-            return self._conn.execute(sql, args).fetchall()
-
-    def integrity_check(self) -> list[str]:
-        """SQLite's ``PRAGMA integrity_check``: ``["ok"]`` for a healthy file."""
-        with self._lock, self._errors("check"):
-            return [r[0] for r in self._conn.execute("PRAGMA integrity_check").fetchall()]
+        with self.reading() as conn:
+            return conn.execute(sql, args).fetchall()
 
 
 _INSERT = (f"INSERT INTO plays ({', '.join(STORE_COLUMNS)}, recorded_at) "  # noqa: S608
@@ -366,22 +254,3 @@ def _range(since: int | None, until: int | None) -> tuple[str, tuple[int, ...]]:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _check_header(path: Path) -> None:
-    """Refuse a file that is not SQLite before sqlite3 gets a chance to write anything to it."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
-    except FileNotFoundError:
-        return
-    except IsADirectoryError:
-        raise HistoryError(f"{path} is a folder; give the history database a file name, e.g. "
-                           f"{path / 'history.sqlite3'}.") from None
-    except OSError as exc:
-        raise HistoryError(f"Cannot read the history database {path}: {exc.strerror or exc}.") \
-            from None
-    if head and head != _SQLITE_MAGIC:
-        raise HistoryError(f"The history database {path} is not an SQLite file (damaged, or some "
-                           "other file). spotkit left it untouched: restore a backup or move it aside "
-                           "to start a new history.")
