@@ -58,18 +58,20 @@ class Quickstart:
     def data_export_dir(self) -> Path:
         """Where the tutorials look for Spotify's data export.
 
-        With the sandbox, a synthetic export of its user's last two years is written there first.
-        With the real Spotify it is `my_spotify_data` next to the notebook: unzip the export you
-        downloaded from your account's privacy page there.
+        It is `my_spotify_data` next to the notebook: unzip the export you downloaded from your
+        account's privacy page there. Reading it needs no login and no app, so it is used whenever
+        it exists, even on the sandbox (which is what runs when no client id is configured).
+        Without it, the sandbox writes a synthetic export of its user's last two years instead.
         """
-        if self.mode == "sandbox":
+        own = Path("my_spotify_data").resolve()
+        if self.mode == "sandbox" and not own.is_dir():
             target = self.data_dir / "my_spotify_data"
             if not target.exists():
                 from .sandbox.export import write_data_export
 
                 write_data_export(target)
             return target
-        return Path("my_spotify_data").resolve()
+        return own
 
     def close(self) -> None:
         """Stop the sandbox this session started and delete its folder (no-op otherwise)."""

@@ -2,11 +2,17 @@
 
 Without Spotify credentials (or with SPOTKIT_SANDBOX=1 or `--sandbox`) it starts the sandbox first
 and points everything at it; with credentials it uses the real Spotify.
+
+In a clone it opens `notebooks/` in place; installed from a wheel it copies the tutorials shipped
+inside spotkit into `./spotkit-tutorials` (keeping any file the user changed, see
+spotkit.tutorial_files) and opens them there. JupyterLab starts without its "Jupyter news" prompt,
+on the first tutorial.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import signal
@@ -15,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +46,11 @@ def register(sub: Any) -> None:
                    help="the sandbox's time compression (default 1: real time)")
     p.add_argument("--port", type=int, default=8890, help="JupyterLab's port (default 8890)")
     p.add_argument("--notebooks", type=Path, default=None,
-                   help="the folder with the tutorials (default: ./notebooks)")
+                   help="open the notebooks in this folder as they are (default: a clone's "
+                        "notebooks/, else a copy of the tutorials in ./spotkit-tutorials)")
+    p.add_argument("--fresh", action="store_true",
+                   help="put back the original of every tutorial you changed in ./spotkit-tutorials "
+                        "(your version is kept as a backup)")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
     p.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)  # for tests
     p.set_defaults(func=_run)
@@ -57,6 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     use_sandbox = args.sandbox or sandbox_requested(settings)
+    root = None if args.terminal else _tutorials_root(args)
     env: dict[str, str] = {}
     sandbox = None
     workdir = Path(tempfile.mkdtemp(prefix="spotkit-demo-"))
@@ -70,9 +82,11 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print("Using the real Spotify (SPOTIFY_CLIENT_ID is configured).")
             env = _settings_env(settings)
-        if args.terminal:
+        if root is None:
             return _terminal(env, stop, use_sandbox)
-        return _jupyter(args, env, stop)
+        if not settings.client_id:
+            print(EXPORT_ONLY_HINT)
+        return _jupyter(args, root, env, stop, workdir)
     finally:
         if sandbox is not None:
             sandbox.stop()
@@ -97,31 +111,73 @@ def _settings_env(settings: Any) -> dict[str, str]:
 # --- JupyterLab ----------------------------------------------------------------------------------
 
 
-def _notebooks_dir(given: Path | None) -> Path:
-    candidates = [given] if given else [Path.cwd() / "notebooks",
-                                       Path(__file__).resolve().parents[2] / "notebooks"]
-    for path in candidates:
-        if path is not None and path.is_dir():
-            return path.resolve()
-    raise ConfigError("Cannot find the tutorial notebooks: run `spotkit demo` in a clone of "
-                      "spotkit, or pass --notebooks DIR.")
+#: what `spotkit demo` says when no Spotify app is configured
+EXPORT_ONLY_HINT = ("No Spotify app yet? 04-your-data-export.ipynb works with Spotify's data export "
+                    "alone, no login needed (as does `spotkit history import`).")
+#: the folder that `spotkit demo` copies the tutorials into, outside a clone
+TUTORIALS_FOLDER = "spotkit-tutorials"
+# JupyterLab settings for a newcomer: no "Would you like to receive official Jupyter news?" prompt
+# and no "a newer version is available" toast on a first start
+_LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+                 {"fetchNews": "false", "checkForUpdates": False}}
 
 
-def _jupyter(args: argparse.Namespace, env: dict[str, str], stop: threading.Event) -> int:
+def _tutorials_root(args: argparse.Namespace) -> Path:
+    """The folder JupyterLab opens: --notebooks, a clone's notebooks/, or a fresh copy in ./spotkit-tutorials.
+
+    Raises:
+        ConfigError: --notebooks is not a folder; JupyterLab is not installed.
+    """
+    from ..tutorial_files import clone_notebooks, copy_tutorials, packaged_tutorials
+
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise ConfigError('JupyterLab is not installed: pip install "spotkit[notebook]" '
+                          "(or try `spotkit demo --terminal`).")
+    if args.notebooks is not None:
+        if not args.notebooks.is_dir():
+            raise ConfigError(f"{args.notebooks} is not a folder: pass --notebooks DIR with "
+                              "the tutorial notebooks in it.")
+        return Path(args.notebooks).resolve()
+    clone = clone_notebooks()
+    if clone is not None:
+        return clone
+    folder = Path.cwd() / TUTORIALS_FOLDER
+    for line in copy_tutorials(packaged_tutorials(), folder, fresh=args.fresh).lines():
+        print(line)
+    return folder
+
+
+def _lab_settings(workdir: Path) -> Path:
+    """A JupyterLab user-settings folder for this demo (the user's own settings stay untouched)."""
+    import json
+
+    settings_dir = workdir / "lab-settings"
+    for name, values in _LAB_SETTINGS.items():
+        path = settings_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values), encoding="utf-8")
+    return settings_dir
+
+
+def _jupyter(args: argparse.Namespace, root: Path, env: dict[str, str], stop: threading.Event,
+             workdir: Path) -> int:
     import secrets
 
-    root = _notebooks_dir(args.notebooks)
+    from ..tutorial_files import tutorial_names
+
     token = secrets.token_hex(16)  # JupyterLab's own access token, not a Spotify one
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={args.port}",
            "--port-retries=20", f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
-           "--ServerApp.open_browser=False"]
+           "--ServerApp.open_browser=False", f"--LabApp.user_settings_dir={_lab_settings(workdir)}",
+           f"--LabApp.workspaces_dir={workdir / 'lab-workspaces'}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     child_env = {**os.environ, **env}
     proc = subprocess.Popen(cmd, env=child_env, stdout=subprocess.DEVNULL,  # noqa: S603
                             stderr=subprocess.PIPE, text=True)
     try:
-        url = _wait_for_jupyter(proc, token, stop)
+        names = tutorial_names(root)
+        url = _wait_for_jupyter(proc, token, stop, names[0] if names else None)
         if url is None:
             if proc.poll() is not None:
                 err = (proc.stderr.read() if proc.stderr else "")[-2000:]
@@ -149,8 +205,10 @@ def _jupyter(args: argparse.Namespace, env: dict[str, str], stop: threading.Even
         print("Stopped.")
 
 
-def _wait_for_jupyter(proc: subprocess.Popen[str], token: str, stop: threading.Event) -> str | None:
-    """JupyterLab's address once it answers (it may have moved to a later port), else None."""
+def _wait_for_jupyter(proc: subprocess.Popen[str], token: str, stop: threading.Event,
+                      first: str | None) -> str | None:
+    """JupyterLab's address once it answers (it may have moved to a later port), opening `first`;
+    else None."""
     assert proc.stderr is not None
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
@@ -164,7 +222,8 @@ def _wait_for_jupyter(proc: subprocess.Popen[str], token: str, stop: threading.E
                     urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)  # noqa: S310
                 except OSError:
                     break
-                return f"{base}/lab?token={token}"
+                tree = f"/tree/{urllib.parse.quote(first)}" if first else ""
+                return f"{base}/lab{tree}?token={token}"
         time.sleep(0.2)
     return None
 
