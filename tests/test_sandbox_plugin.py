@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from urllib.parse import urlsplit
+
 import pytest
 
 import spotkit
@@ -16,6 +19,15 @@ def test_spotkit_env_points_spotkit_at_the_sandbox(spotkit_env: Sandbox) -> None
     record = spotkit.now_playing()
     assert record is not None
     assert record["item_uri"] == spotkit_env.track_uris[3]
+
+
+def test_spotkit_env_logs_in_on_a_free_port_not_8888(spotkit_env: Sandbox) -> None:
+    # 8888 is JupyterLab's default and other suites on the machine log in at the same time
+    uri = urlsplit(os.environ["SPOTIFY_REDIRECT_URI"])
+    assert (uri.scheme, uri.hostname, uri.path) == ("http", "127.0.0.1", "/callback")
+    assert uri.port not in (None, 8888)
+    token = spotkit.login(open_browser=spotkit_env.browser, timeout=30)
+    assert token.access_token
 
 
 def test_each_test_gets_a_fresh_sandbox_and_client(spotkit_env: Sandbox) -> None:

@@ -6,6 +6,7 @@ the fixtures only.
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,16 +42,28 @@ def spotify_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 def spotkit_env(spotify_sandbox: Sandbox, tmp_path: Path,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """The sandbox's settings in os.environ, a token cache in tmp_path, cwd = tmp_path (no stray
-    .env); yields the sandbox."""
+    .env); yields the sandbox.
+
+    The login listener gets a free port of its own: 8888 (the sandbox's first registered address)
+    is JupyterLab's default, and other test runs on the machine may be logging in at the same time.
+    """
     for name in ("SPOTIFY_CLIENT_SECRET", "SPOTKIT_SCOPES", "SPOTKIT_SANDBOX", "SPOTKIT_SANDBOX_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in spotify_sandbox.env.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SPOTIFY_REDIRECT_URI", f"http://127.0.0.1:{_free_port()}/callback")
     monkeypatch.setenv("SPOTKIT_CACHE_PATH", str(tmp_path / "tokens.json"))
     monkeypatch.chdir(tmp_path)
     _forget_default_client()
     yield spotify_sandbox
     _forget_default_client()
+
+
+def _free_port() -> int:
+    """A loopback port nobody listens on now (the sandbox accepts any port on 127.0.0.1)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _forget_default_client() -> None:
