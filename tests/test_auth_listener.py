@@ -10,19 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from fakes import free_port
 
 from spotkit.auth.listener import Callback, LoopbackListener, Page, loopback_address
 from spotkit.errors import ConfigError, PortInUse
 
 STATE = "the-right-state-0123456789"
 CODE = "the-code-abcdefghijklmnopq"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 class Recorder:

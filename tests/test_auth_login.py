@@ -6,9 +6,7 @@ sandbox's consent page and follows the redirect to spotkit's loopback listener.
 
 from __future__ import annotations
 
-import html
 import logging
-import re
 import socket
 import threading
 import time
@@ -18,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from fakes import Browser, free_port, port_is_free
 
 from spotkit.auth import login as login_module
 from spotkit.auth.cache import TokenCache
@@ -37,50 +36,6 @@ from spotkit.logs import RedactingFilter
 from spotkit.sandbox import Sandbox
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-class Browser:
-    """Plays the user's browser with requests; remembers what it saw."""
-
-    def __init__(self, decision: str = "agree") -> None:
-        self.decision = decision
-        self.session = requests.Session()
-        self.authorize_url: str | None = None
-        self.callback_url: str | None = None
-        self.page: requests.Response | None = None
-
-    def consent(self, url: str) -> str:
-        """Open `url`, answer the consent page; the redirect address (not followed)."""
-        self.authorize_url = url
-        response = self.session.get(url, allow_redirects=False, timeout=10)
-        if response.status_code == 200:  # the consent page: press a button
-            fields = {html.unescape(k): html.unescape(v) for k, v in re.findall(
-                r'<input type="hidden" name="([^"]*)" value="([^"]*)">', response.text)}
-            base = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
-            response = self.session.post(f"{base}/authorize/decision",
-                                         data={**fields, "decision": self.decision},
-                                         allow_redirects=False, timeout=10)
-        assert response.status_code in (302, 303), response.text
-        return response.headers["Location"]
-
-    def __call__(self, url: str) -> None:
-        self.callback_url = self.consent(url)
-        self.page = self.session.get(self.callback_url, timeout=20)
 
 
 @pytest.fixture

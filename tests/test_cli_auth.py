@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import html
-import re
 import socket
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-import requests
+from fakes import Browser
 
 from spotkit.auth import login as login_module
 from spotkit.cli import main
@@ -19,29 +16,8 @@ from spotkit.sandbox import Sandbox
 pytestmark = pytest.mark.timeout(60)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def play_browser(url: str, decision: str = "agree") -> None:
-    """Open `url`, press a button on the sandbox's consent page, follow the redirect."""
-    session = requests.Session()
-    response = session.get(url, allow_redirects=False, timeout=10)
-    if response.status_code == 200:
-        fields = {html.unescape(k): html.unescape(v) for k, v in re.findall(
-            r'<input type="hidden" name="([^"]*)" value="([^"]*)">', response.text)}
-        base = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
-        response = session.post(f"{base}/authorize/decision",
-                                data={**fields, "decision": decision},
-                                allow_redirects=False, timeout=10)
-    session.get(response.headers["Location"], timeout=20)
-
-
 @pytest.fixture
-def env(spotkit_env: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Sandbox:
-    monkeypatch.setenv("SPOTIFY_REDIRECT_URI", f"http://127.0.0.1:{free_port()}/callback")
+def env(spotkit_env: Sandbox) -> Sandbox:
     return spotkit_env
 
 
@@ -52,7 +28,7 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def fake_open(url: str) -> bool:
         opened.append(url)
-        threading.Thread(target=play_browser, args=(url,), daemon=True).start()
+        threading.Thread(target=Browser(), args=(url,), daemon=True).start()
         return True
 
     monkeypatch.setattr(login_module, "open_in_browser", fake_open)
@@ -113,7 +89,7 @@ def test_no_browser_times_out_cleanly(env: Sandbox, monkeypatch: pytest.MonkeyPa
 def test_denied_login(env: Sandbox, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str]) -> None:
     def cancel(url: str) -> bool:
-        threading.Thread(target=play_browser, args=(url, "cancel"), daemon=True).start()
+        threading.Thread(target=Browser("cancel"), args=(url,), daemon=True).start()
         return True
 
     monkeypatch.setattr(login_module, "open_in_browser", cancel)

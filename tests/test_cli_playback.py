@@ -9,12 +9,11 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import responses
+from fakes import FakeTokens, example
 
 import spotkit.cli.playback as playback_cli
 import spotkit.http as http_mod
@@ -27,19 +26,6 @@ from spotkit.records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS
 API = "http://127.0.0.1:9/v1"
 NOW_URL = f"{API}/me/player/currently-playing"
 RECENT_URL = f"{API}/me/player/recently-played"
-EXAMPLES = Path(__file__).parent / "data" / "examples"
-
-
-def example(name: str) -> Any:
-    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
-
-
-class FakeTokens:
-    def access_token(self) -> str:
-        return "cli-secret-token"
-
-    def refresh(self, stale: str | None = None) -> object:
-        return None
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +33,7 @@ def client(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(http_mod, "_sleep", lambda s: None)
     settings = load_settings(env={"SPOTKIT_API_URL": API}, dotenv=False)
     monkeypatch.setattr(playback_cli, "make_client",
-                        lambda: Spotify(settings, auth=FakeTokens()))
-
-
-@pytest.fixture
-def mocked() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
+                        lambda: Spotify(settings, auth=FakeTokens(prefix="cli-secret-token")))
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+from fakes import FakeTokens, api_error, example
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 import spotkit.client as client_mod
-import spotkit.http as http_mod
-from spotkit.client import ENDPOINT_SCOPES, Spotify
+from spotkit.client import Spotify
 from spotkit.config import load_settings
 from spotkit.errors import (
     Forbidden,
@@ -42,37 +42,7 @@ API = "http://127.0.0.1:9/v1"
 NOW_URL = f"{API}/me/player/currently-playing"
 PLAYER_URL = f"{API}/me/player"
 RECENT_URL = f"{API}/me/player/recently-played"
-EXAMPLES = Path(__file__).parent / "data" / "examples"
 FETCHED = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
-ALL_SCOPES = {s for scopes in ENDPOINT_SCOPES.values() for s in scopes}
-
-
-def example(name: str) -> Any:
-    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
-
-
-class FakeTokens:
-    """A TokenSource: token i until refreshed; records refreshes and scope checks."""
-
-    def __init__(self, scopes: set[str] | None = None) -> None:
-        self.index = 1
-        self.refreshed: list[str | None] = []
-        self.scope_checks: list[tuple[str, ...]] = []
-        self.scopes = ALL_SCOPES if scopes is None else scopes
-
-    def access_token(self) -> str:
-        return f"secret-token-{self.index}"
-
-    def refresh(self, stale: str | None = None) -> object:
-        self.refreshed.append(stale)
-        self.index += 1
-        return self.access_token()
-
-    def require_scopes(self, *scopes: str) -> None:
-        self.scope_checks.append(scopes)
-        missing = tuple(s for s in scopes if s not in self.scopes)
-        if missing:
-            raise MissingScope(f"not granted: {' '.join(missing)}", missing=missing)
 
 
 class BareTokens:
@@ -86,39 +56,14 @@ class BareTokens:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-    monkeypatch.setattr(http_mod, "_sleep", slept.append)
-    return slept
-
-
-@pytest.fixture
-def tokens() -> FakeTokens:
-    return FakeTokens()
-
-
-@pytest.fixture
 def sp(tokens: FakeTokens, sleeps: list[float]) -> Iterator[Spotify]:
     settings = load_settings(env={"SPOTKIT_API_URL": API}, dotenv=False)
     with Spotify(settings, auth=tokens, clock=lambda: FETCHED) as client:
         yield client
 
 
-@pytest.fixture
-def mocked() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield rsps
-
-
 def query(call: Any) -> dict[str, list[str]]:
     return parse_qs(urlsplit(call.request.url).query)
-
-
-def error_body(status: int, message: str, reason: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"status": status, "message": message}
-    if reason:
-        error["reason"] = reason
-    return {"error": error}
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -301,9 +246,9 @@ def test_player_commands(sp: Spotify, mocked: responses.RequestsMock) -> None:
 
 def test_premium_required_and_no_active_device(sp: Spotify,
                                                mocked: responses.RequestsMock) -> None:
-    mocked.put(f"{API}/me/player/play", status=403, json=error_body(
+    mocked.put(f"{API}/me/player/play", status=403, json=api_error(
         403, "Player command failed: Premium required", "PREMIUM_REQUIRED"))
-    mocked.put(f"{API}/me/player/pause", status=404, json=error_body(
+    mocked.put(f"{API}/me/player/pause", status=404, json=api_error(
         404, "Player command failed: No active device found", "NO_ACTIVE_DEVICE"))
     with pytest.raises(PremiumRequired) as premium:
         sp.play()
@@ -323,7 +268,7 @@ def test_premium_required_and_no_active_device(sp: Spotify,
 ])
 def test_status_to_error_class(sp: Spotify, mocked: responses.RequestsMock, status: int,
                                reason: str | None, cls: type[SpotifyAPIError]) -> None:
-    mocked.get(NOW_URL, status=status, json=error_body(status, "nope", reason))
+    mocked.get(NOW_URL, status=status, json=api_error(status, "nope", reason))
     with pytest.raises(cls) as info:
         sp.now_playing()
     assert type(info.value) is cls
@@ -338,7 +283,7 @@ def test_error_without_json_body_is_typed(sp: Spotify, mocked: responses.Request
         sp.now_playing()
 
 
-def test_accounts_style_error_body(sp: Spotify, mocked: responses.RequestsMock) -> None:
+def test_accounts_style_api_error(sp: Spotify, mocked: responses.RequestsMock) -> None:
     mocked.get(NOW_URL, status=400, json={"error": "invalid_request",
                                           "error_description": "bad"})
     with pytest.raises(SpotifyAPIError, match="invalid_request: bad"):
@@ -376,7 +321,7 @@ def test_json_that_is_not_an_object_is_malformed(sp: Spotify,
 
 def test_401_refreshes_and_retries_once(sp: Spotify, mocked: responses.RequestsMock,
                                         tokens: FakeTokens) -> None:
-    mocked.get(NOW_URL, status=401, json=error_body(401, "The access token expired"))
+    mocked.get(NOW_URL, status=401, json=api_error(401, "The access token expired"))
     mocked.get(NOW_URL, status=204)
     assert sp.now_playing() is None
     assert tokens.refreshed == ["secret-token-1"]
@@ -386,7 +331,7 @@ def test_401_refreshes_and_retries_once(sp: Spotify, mocked: responses.RequestsM
 
 def test_second_401_is_unauthorized(sp: Spotify, mocked: responses.RequestsMock,
                                     tokens: FakeTokens, sleeps: list[float]) -> None:
-    mocked.get(NOW_URL, status=401, json=error_body(401, "Invalid access token"))
+    mocked.get(NOW_URL, status=401, json=api_error(401, "Invalid access token"))
     with pytest.raises(Unauthorized) as info:
         sp.now_playing()
     assert info.value.status == 401
@@ -404,7 +349,7 @@ def test_401_refresh_failure_propagates(sp: Spotify, mocked: responses.RequestsM
         raise LoginRequired("Run `spotkit login`.")
 
     tokens.refresh = refuse  # type: ignore[method-assign]
-    mocked.get(NOW_URL, status=401, json=error_body(401, "The access token expired"))
+    mocked.get(NOW_URL, status=401, json=api_error(401, "The access token expired"))
     with pytest.raises(LoginRequired):
         sp.now_playing()
 
@@ -438,7 +383,7 @@ def test_scope_check_once_per_token(sp: Spotify, mocked: responses.RequestsMock,
 
 def test_spotify_insufficient_scope_403_is_missing_scope(sp: Spotify,
                                                          mocked: responses.RequestsMock) -> None:
-    mocked.get(RECENT_URL, status=403, json=error_body(403, "Insufficient client scope"))
+    mocked.get(RECENT_URL, status=403, json=api_error(403, "Insufficient client scope"))
     with pytest.raises(MissingScope, match="user-read-recently-played") as info:
         sp.recently_played()
     assert isinstance(info.value.__cause__, Forbidden)
@@ -456,7 +401,7 @@ def test_token_source_without_require_scopes(mocked: responses.RequestsMock) -> 
 
 def rate_limited(retry_after: str | None, reason: str | None = None) -> dict[str, Any]:
     headers = {"Retry-After": retry_after} if retry_after is not None else {}
-    return {"status": 429, "json": error_body(429, "API rate limit exceeded", reason),
+    return {"status": 429, "json": api_error(429, "API rate limit exceeded", reason),
             "headers": headers}
 
 
@@ -549,7 +494,7 @@ def test_parse_retry_after() -> None:
 
 def test_5xx_retried_with_jittered_backoff(sp: Spotify, mocked: responses.RequestsMock,
                                            sleeps: list[float]) -> None:
-    mocked.get(NOW_URL, status=500, json=error_body(500, "Server error"))
+    mocked.get(NOW_URL, status=500, json=api_error(500, "Server error"))
     mocked.get(NOW_URL, status=502, body="<html>Bad gateway</html>")
     mocked.get(NOW_URL, status=204)
     assert sp.now_playing() is None
@@ -589,7 +534,7 @@ def test_backoff_is_capped() -> None:
 
 def test_post_not_retried_after_500(sp: Spotify, mocked: responses.RequestsMock,
                                     sleeps: list[float]) -> None:
-    mocked.post(f"{API}/me/player/next", status=500, json=error_body(500, "oops"))
+    mocked.post(f"{API}/me/player/next", status=500, json=api_error(500, "oops"))
     with pytest.raises(ServerError):
         sp.next()
     assert sp.calls == 1

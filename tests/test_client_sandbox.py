@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import requests
 
-import spotkit.http as http_mod
 from spotkit.auth.cache import TokenCache
 from spotkit.auth.token import Token
 from spotkit.auth.tokens import TokenManager
@@ -47,13 +46,6 @@ def seed_login(sb: Sandbox, scopes: list[str] | None = None) -> Settings:
     token = Token.from_response(sb.issue_token(scopes))
     TokenCache(settings.cache_path).save(sb.client_id, sb.user["id"], token)
     return settings
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
-    monkeypatch.setattr(http_mod, "_sleep", slept.append)
-    return slept
 
 
 @pytest.fixture

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+from fakes import example
 
 from spotkit.frames import COLUMN_DTYPES, columns_for, empty_frame, to_frame
 from spotkit.records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS, history_page, now_playing_record
 
-EXAMPLES = Path(__file__).parent / "data" / "examples"
 FETCHED = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 
-def example(name: str) -> Any:
-    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+
 
 
 def now_records() -> list[dict[str, Any]]:

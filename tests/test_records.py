@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import example
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,12 +23,10 @@ from spotkit.records import (
     parse_timestamp,
 )
 
-EXAMPLES = Path(__file__).parent / "data" / "examples"
 FETCHED = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 
-def example(name: str) -> Any:
-    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+
 
 
 TRACK_PLAYBACK = "GetInformationAboutUsersCurrentPlaybackRequest"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from fakes import free_port
 from sandbox_helpers import parse_form
 
 from spotkit.config import Settings, load_settings
@@ -294,15 +294,9 @@ def test_smallest_image() -> None:
 # --- a real login against the sandbox --------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_real_login_through_the_sandbox(spotify_sandbox: Any, tmp_path: Path) -> None:
     sb = spotify_sandbox
-    redirect = f"http://127.0.0.1:{_free_port()}/callback"
+    redirect = f"http://127.0.0.1:{free_port()}/callback"
     settings = load_settings(env={**sb.env, "SPOTIFY_REDIRECT_URI": redirect,
                                   "SPOTKIT_CACHE_PATH": str(tmp_path / "tokens.json")},
                              dotenv=False)

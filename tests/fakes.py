@@ -1,0 +1,119 @@
+"""Stand-ins and sample data shared by the test modules (their fixtures are in conftest.py).
+
+A plain module rather than conftest.py itself, so test modules can import the classes for their
+type hints: ``tests/browser/conftest.py`` also imports as ``conftest``. Each fake subclasses the
+Protocol of the real thing it stands for, so mypy (which checks this file) catches any drift.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import socket
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from spotkit.errors import MissingScope
+from spotkit.http import TokenSource
+
+__all__ = ["EXAMPLES", "Browser", "FakeTokens", "api_error", "example", "free_port",
+           "port_is_free"]
+
+EXAMPLES = Path(__file__).parent / "data" / "examples"
+
+
+def example(name: str) -> Any:
+    """The Web API's example answer `name` (tests/data/examples/<name>.json)."""
+    return json.loads((EXAMPLES / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def api_error(status: int, message: str, reason: str | None = None) -> dict[str, Any]:
+    """A Web API error body: ``{"error": {"status", "message"[, "reason"]}}``."""
+    error: dict[str, Any] = {"status": status, "message": message}
+    if reason:
+        error["reason"] = reason
+    return {"error": error}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on at the moment (never a fixed one: other suites run at once)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True if nobody listens on `port` (connections of a closed listener in TIME_WAIT do not count)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+class FakeTokens(TokenSource):
+    """A TokenSource: ``<prefix>-<i>`` until refreshed; records refreshes and scope checks."""
+
+    def __init__(self, scopes: set[str] | None = None, prefix: str = "secret-token") -> None:
+        self.index = 1
+        self.prefix = prefix
+        self.refreshed: list[str | None] = []
+        self.scope_checks: list[tuple[str, ...]] = []
+        self.scopes = scopes
+
+    def access_token(self) -> str:
+        return f"{self.prefix}-{self.index}"
+
+    def refresh(self, stale_access_token: str | None = None, /) -> object:
+        self.refreshed.append(stale_access_token)
+        self.index += 1
+        return self.access_token()
+
+    def require_scopes(self, *scopes: str) -> None:
+        """Raises MissingScope for scopes outside `scopes` (None: every scope is granted)."""
+        self.scope_checks.append(scopes)
+        if self.scopes is None:
+            return
+        missing = tuple(s for s in scopes if s not in self.scopes)
+        if missing:
+            raise MissingScope(f"not granted: {' '.join(missing)}", missing=missing)
+
+
+class Browser:
+    """Plays the user's browser with requests on the sandbox's consent page; remembers what it saw.
+
+    Call it with an authorize URL (where spotkit opens a browser): it presses the `decision`
+    button ("agree" or "cancel") and follows the redirect to spotkit's loopback listener.
+    """
+
+    def __init__(self, decision: str = "agree") -> None:
+        self.decision = decision
+        self.session = requests.Session()
+        self.authorize_url: str | None = None
+        self.callback_url: str | None = None
+        self.page: requests.Response | None = None
+
+    def consent(self, url: str) -> str:
+        """Open `url`, answer the consent page; the redirect address (not followed)."""
+        self.authorize_url = url
+        response = self.session.get(url, allow_redirects=False, timeout=10)
+        if response.status_code == 200:  # the consent page: press a button
+            fields = {html.unescape(k): html.unescape(v) for k, v in re.findall(
+                r'<input type="hidden" name="([^"]*)" value="([^"]*)">', response.text)}
+            base = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
+            response = self.session.post(f"{base}/authorize/decision",
+                                         data={**fields, "decision": self.decision},
+                                         allow_redirects=False, timeout=10)
+        assert response.status_code in (302, 303), response.text
+        return str(response.headers["Location"])
+
+    def __call__(self, url: str) -> None:
+        self.callback_url = self.consent(url)
+        self.page = self.session.get(self.callback_url, timeout=20)
