@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -239,7 +240,10 @@ def test_fixture_spotkit_env(spotkit_env: Sandbox, tmp_path: Path) -> None:
     assert os.environ["SPOTIFY_CLIENT_ID"] == spotkit_env.client_id
     assert os.environ["SPOTKIT_API_URL"] == spotkit_env.api_url
     assert os.environ["SPOTKIT_ACCOUNTS_URL"] == spotkit_env.accounts_url
-    assert os.environ["SPOTIFY_REDIRECT_URI"] == spotkit_env.redirect_uri
+    # a free loopback port of the fixture's own (the sandbox accepts any), never 8888
+    redirect = urlsplit(os.environ["SPOTIFY_REDIRECT_URI"])
+    assert (redirect.hostname, redirect.path) == ("127.0.0.1", "/callback")
+    assert redirect.port not in (None, 8888)
     assert os.environ["SPOTKIT_CACHE_PATH"] == str(tmp_path / "tokens.json")
     assert "SPOTIFY_CLIENT_SECRET" not in os.environ
     assert Path.cwd() == tmp_path
