@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from ._values import Record
 from .config import Settings, load_settings
 from .endpoints import ENDPOINTS, PlayerEndpoints, ProfileEndpoints
 from .endpoints.paging import MAX_LIMIT
@@ -48,7 +49,6 @@ __all__ = [
 ENDPOINT_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {key: endpoint.scopes for key, endpoint in ENDPOINTS.items()})
 
-Record = dict[str, Any]
 
 
 class Spotify(ProfileEndpoints, PlayerEndpoints):

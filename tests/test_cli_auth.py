@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fakes import Browser
 
-from spotkit.auth import login as login_module
+from spotkit import _runtime
 from spotkit.cli import main
 from spotkit.sandbox import Sandbox
 
@@ -26,12 +26,12 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """`open_in_browser` replaced by a background thread that plays the browser."""
     opened: list[str] = []
 
-    def fake_open(url: str) -> bool:
+    def fake_open(url: str, *, force: bool = False) -> bool:
         opened.append(url)
         threading.Thread(target=Browser(), args=(url,), daemon=True).start()
         return True
 
-    monkeypatch.setattr(login_module, "open_in_browser", fake_open)
+    monkeypatch.setattr(_runtime, "open_in_browser", fake_open)
     return opened
 
 
@@ -75,10 +75,10 @@ def test_login_options(env: Sandbox, browser: list[str],
 
 def test_no_browser_times_out_cleanly(env: Sandbox, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    def must_not_open(url: str) -> bool:
+    def must_not_open(url: str, *, force: bool = False) -> bool:
         raise AssertionError("--no-browser opened a browser")
 
-    monkeypatch.setattr(login_module, "open_in_browser", must_not_open)
+    monkeypatch.setattr(_runtime, "open_in_browser", must_not_open)
     assert main(["login", "--no-browser", "--timeout", "0.3"]) == 1
     captured = capsys.readouterr()
     assert "/authorize?" in captured.out
@@ -88,11 +88,11 @@ def test_no_browser_times_out_cleanly(env: Sandbox, monkeypatch: pytest.MonkeyPa
 
 def test_denied_login(env: Sandbox, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str]) -> None:
-    def cancel(url: str) -> bool:
+    def cancel(url: str, *, force: bool = False) -> bool:
         threading.Thread(target=Browser("cancel"), args=(url,), daemon=True).start()
         return True
 
-    monkeypatch.setattr(login_module, "open_in_browser", cancel)
+    monkeypatch.setattr(_runtime, "open_in_browser", cancel)
     assert main(["login", "--timeout", "20"]) == 1
     err = capsys.readouterr().err
     assert "access_denied" in err

@@ -7,8 +7,8 @@ from typing import Any
 
 from history_helpers import T0
 
+from spotkit._values import to_ms
 from spotkit.history.episodes import EpisodeTracker
-from spotkit.history.store import to_ms
 
 EP = "spotify:episode:e0000000000000000000001"
 EP2 = "spotify:episode:e0000000000000000000002"

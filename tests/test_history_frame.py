@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from history_helpers import T0, play_item
 
+from spotkit._values import to_ms
 from spotkit.errors import HistoryError
 from spotkit.frames import empty_frame, to_frame
 from spotkit.history import EXTENDED_COLUMNS, HistoryLogger, read_history
 from spotkit.history.frame import FRAME_DTYPES, time_ms, write_history
-from spotkit.history.store import to_ms
 from spotkit.records import HISTORY_COLUMNS, history_record
 
 EXPORT = Path(__file__).parent / "data" / "export"

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from history_helpers import T0, FakeClient, log_in, ms
 
+from spotkit._values import to_ms
 from spotkit.errors import HistoryError, NetworkError, RateLimited, ServerError
 from spotkit.frames import empty_frame
 from spotkit.history import HistoryLogger, default_history_path
-from spotkit.history.store import to_ms
 from spotkit.sandbox import Sandbox
 
 EP = "spotify:episode:e0000000000000000000001"

@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
+from spotkit._values import from_ms, to_ms
 from spotkit.errors import HistoryError
 from spotkit.history.store import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     STORE_COLUMNS,
     HistoryStore,
-    from_ms,
-    to_ms,
 )
 
 

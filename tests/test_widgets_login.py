@@ -14,6 +14,7 @@ import requests
 from fakes import free_port
 from sandbox_helpers import parse_form
 
+from spotkit import _runtime
 from spotkit.config import Settings, load_settings
 from spotkit.errors import (
     LoginCancelled,
@@ -22,7 +23,6 @@ from spotkit.errors import (
     PortInUse,
     StateMismatch,
 )
-from spotkit.widgets import _runtime
 from spotkit.widgets.login import LoginButton, _smallest_image, login_button
 
 pytest.importorskip("ipywidgets")
@@ -88,7 +88,11 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     urls: list[str] = []
-    monkeypatch.setattr(_runtime, "open_in_browser", urls.append)
+
+    def fake_open(url: str, *, force: bool = False) -> None:
+        urls.append(url)
+
+    monkeypatch.setattr(_runtime, "open_in_browser", fake_open)
     return urls
 
 

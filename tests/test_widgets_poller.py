@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from spotkit import _runtime
 from spotkit.errors import (
     LoginRequired,
     MissingScope,
@@ -19,7 +20,6 @@ from spotkit.errors import (
     RateLimited,
     ServerError,
 )
-from spotkit.widgets import _runtime
 from spotkit.widgets.poller import NowPlayingPoller, PlayerView, describe_error
 from spotkit.widgets.scheduler import PollPolicy, PollScheduler
 

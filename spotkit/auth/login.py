@@ -12,13 +12,9 @@ thread for `cancel()` and `complete_from_url()`). Keep callbacks short and do no
 
 from __future__ import annotations
 
-import atexit
 import hmac
-import os
-import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
@@ -26,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from .. import _runtime
 from ..config import Settings, load_settings
 from ..errors import (
     AuthError,
@@ -45,11 +42,10 @@ from .cache import TokenCache
 from .listener import Callback, LoopbackListener, Page
 from .token import Token
 
-__all__ = ["DoneCallback", "LoginFlow", "fetch_profile", "login", "open_in_browser"]
+__all__ = ["DoneCallback", "LoginFlow", "fetch_profile", "login"]
 
 DoneCallback = Callable[[Token | None, BaseException | None], object]
 _PROFILE_TIMEOUT: tuple[float, float] = (3.05, 10.0)
-_ACTIVE: weakref.WeakSet[LoginFlow] = weakref.WeakSet()
 
 
 def fetch_profile(settings: Settings, access_token: str, *,
@@ -83,33 +79,6 @@ def fetch_profile(settings: Settings, access_token: str, *,
 
 def _say(line: str) -> None:
     print(line, flush=True)  # noqa: T201 - login() talks to the user on stdout
-
-
-def _browser_available() -> bool:
-    if sys.platform in ("darwin", "win32") or os.environ.get("BROWSER"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def open_in_browser(url: str) -> bool:
-    """Open `url` in a browser if one is plausibly there (never raises); True if one was started.
-
-    On Linux without a display (SSH, containers, remote kernels) nothing is opened, so that no
-    text-mode browser takes over the terminal.
-    """
-    if not _browser_available():
-        return False
-    import webbrowser
-
-    def _open() -> None:
-        try:
-            webbrowser.open(url, new=2)
-        except Exception:  # a broken browser setup must not break the login
-            logger.debug("could not open a browser", exc_info=True)
-
-    # webbrowser.open may wait for the browser command: never hold up the login for it
-    threading.Thread(target=_open, name="spotkit-browser", daemon=True).start()
-    return True
 
 
 class LoginFlow:
@@ -196,7 +165,7 @@ class LoginFlow:
                 timer.daemon = True
                 timer.start()
                 self._timer = timer
-            _ACTIVE.add(self)
+            _runtime.stop_at_exit(self)
         return self
 
     def wait(self, timeout: float | None = None) -> Token:
@@ -225,6 +194,10 @@ class LoginFlow:
         """End the flow with LoginCancelled (no-op once it ended) and close the listener."""
         self._finish(None, LoginCancelled("The login was cancelled."))
 
+    def stop(self, timeout: float | None = None) -> None:
+        """Same as :meth:`cancel` (so the flow ends at interpreter exit like every thread owner)."""
+        self.cancel()
+
     def run(self, open_browser: bool | Callable[[str], object] = True,
             timeout: float = 300) -> Token:
         """Start, print the authorize URL on a line of its own, open a browser, wait.
@@ -238,7 +211,7 @@ class LoginFlow:
         try:
             if callable(open_browser):
                 open_browser(self.authorize_url)
-            elif open_browser and not open_in_browser(self.authorize_url):
+            elif open_browser and _runtime.open_in_browser(self.authorize_url) is None:
                 _say("(No browser found here: open the address above on this machine.)")
         except BaseException:
             self.cancel()
@@ -407,7 +380,7 @@ class LoginFlow:
             timer.cancel()
         if listener is not None:
             listener.stop()
-        _ACTIVE.discard(self)
+        _runtime.forget_at_exit(self)
         self._done.set()
         for callback in callbacks:
             self._run_callback(callback)
@@ -434,8 +407,3 @@ def login(settings: Settings | None = None, *,
     _say(f"Logged in as {flow.display_name}")
     return token
 
-
-@atexit.register
-def _cancel_active_flows() -> None:
-    for flow in list(_ACTIVE):
-        flow.cancel()

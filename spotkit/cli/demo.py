@@ -186,7 +186,7 @@ def _jupyter(args: argparse.Namespace, root: Path, env: dict[str, str], stop: th
         print(f"JupyterLab is running the tutorials. Open this address in your browser:\n\n    {url}\n")
         print("Press Ctrl-C to stop.")
         if not args.no_browser:
-            from ..auth.login import open_in_browser
+            from .._runtime import open_in_browser
 
             open_in_browser(url)
         while not stop.wait(0.5):

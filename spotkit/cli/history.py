@@ -170,7 +170,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from ..history.store import from_ms
+    from .._values import from_ms
 
     with _open(args) as history:
         summary = history.store.summary()

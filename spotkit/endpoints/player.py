@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
+from .._values import to_ms
 from ..records import HistoryPage, Record, history_page, now_playing_record
 from ._base import Endpoint, EndpointGroup
 from .paging import MAX_LIMIT, check_limit
@@ -24,18 +25,12 @@ _PAUSE = Endpoint("PUT", "/me/player/pause", "user-modify-playback-state")
 _NEXT = Endpoint("POST", "/me/player/next", "user-modify-playback-state")
 _PREVIOUS = Endpoint("POST", "/me/player/previous", "user-modify-playback-state")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 def _ms(value: Moment | None, name: str) -> int | None:
     """Unix milliseconds from an int (already ms) or a datetime (naive means UTC)."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        # integer arithmetic, so a cursor never depends on float rounding
-        return (value - _EPOCH) // timedelta(milliseconds=1)
+        return to_ms(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{name} must be a datetime or Unix milliseconds (an int >= 0), "
                          f"not {value!r}")

@@ -39,10 +39,10 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+from .._values import as_bool, as_int, as_str, to_ms
 from ..errors import HistoryError
 from ..logs import logger
 from ..records import parse_timestamp
-from .store import to_ms
 
 __all__ = [
     "EXPORT_FILE_PATTERNS",
@@ -165,30 +165,17 @@ def load_export_file(file: ExportFile) -> list[Any]:
 # --- one record to one row ---------------------------------------------------------------------
 
 
+# export files spell numbers and flags loosely ("123", 0/1, "true"); an empty string is missing
 def _str(value: object) -> str | None:
-    return value if value and isinstance(value, str) else None
+    return as_str(value, empty=False)
 
 
 def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
+    return as_int(value, digits=True)
 
 
 def _bool(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
+    return as_bool(value, loose=True)
 
 
 def _time_ms(value: object) -> int | None:

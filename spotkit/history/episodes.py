@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .store import to_ms
+from .._values import as_int as _int
+from .._values import to_ms
 
 __all__ = ["SOURCE_NOW_PLAYING", "EpisodeTracker"]
 
@@ -114,10 +115,6 @@ class EpisodeTracker:
             "source": SOURCE_NOW_PLAYING,
             "ms_played": played,
         }
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _duration(w: _Watched) -> int:

@@ -14,11 +14,12 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._values import to_ms
 from ..errors import HistoryError
 from ..frames import COLUMN_DTYPES
 from ..records import HISTORY_COLUMNS, parse_timestamp
 from .progress import progress_bar
-from .store import BOOL_COLUMNS, EXTRA_COLUMNS, to_ms
+from .store import BOOL_COLUMNS, EXTRA_COLUMNS
 
 if TYPE_CHECKING:
     import pandas as pd

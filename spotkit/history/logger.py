@@ -20,17 +20,17 @@ through :meth:`HistoryLogger.record_now_playing` (see :mod:`spotkit.history.epis
 
 from __future__ import annotations
 
-import atexit
 import os
 import random
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import _runtime
+from .._values import Record, from_ms, to_ms
 from ..errors import HistoryError, RateLimited, SpotkitError
 from ..logs import logger as _root_logger
 from ..records import HISTORY_COLUMNS
@@ -38,7 +38,7 @@ from .data_export import ImportResult, export_rows, find_export_files, load_expo
 from .episodes import EpisodeTracker
 from .frame import columns_of, rows_to_frame, time_ms, write_history
 from .progress import progress_bar
-from .store import HistoryStore, from_ms, to_ms
+from .store import HistoryStore
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +56,6 @@ _MAX_PAGES = 20
 #: Two now-playing observations of the same play lie closer than this (ms).
 _NEAR_MS = 10 * 60 * 1000
 
-Record = dict[str, Any]
 Moment = datetime | date | str | None
 
 
@@ -271,7 +270,7 @@ class HistoryLogger:
         self.last_error = None
         self._thread = threading.Thread(target=self._run, args=(sync_now,), daemon=True,
                                         name=f"spotkit-history:{self.path.name}")
-        _RUNNING.add(self)
+        _runtime.stop_at_exit(self, timeout=2.0)
         self._thread.start()
         return self
 
@@ -283,7 +282,7 @@ class HistoryLogger:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         self._thread = None
-        _RUNNING.discard(self)
+        _runtime.forget_at_exit(self)
         self._release_recorder_lock()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -417,13 +416,3 @@ class HistoryLogger:
         return ImportResult(files=len(files), records=total, added=added,
                             duplicates=total - skipped - added, skipped=skipped)
 
-
-# --- stop running loggers at interpreter exit -------------------------------------------------
-
-_RUNNING: weakref.WeakSet[HistoryLogger] = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_all() -> None:
-    for history in list(_RUNNING):
-        history.stop(timeout=2.0)

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .._values import now_ms
 from ..errors import HistoryError
 from ..sqlitestore import SQLiteStore, StoreSpec
 
@@ -36,8 +35,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "STORE_COLUMNS",
     "HistoryStore",
-    "from_ms",
-    "to_ms",
 ]
 
 #: Current schema version, kept in ``PRAGMA user_version``.
@@ -59,20 +56,6 @@ INT_COLUMNS = frozenset({"played_at", "duration_ms", "ms_played"})
 BOOL_COLUMNS = frozenset({"skipped", "shuffle", "offline", "incognito_mode"})
 
 _CURSOR_KEY = "recently_played.after"
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MS = timedelta(milliseconds=1)
-
-
-def to_ms(moment: datetime) -> int:
-    """Unix milliseconds of an aware datetime (a naive one is taken as UTC), exactly."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return (moment - _EPOCH) // _MS
-
-
-def from_ms(ms: int) -> datetime:
-    """The aware UTC datetime of Unix milliseconds."""
-    return _EPOCH + timedelta(milliseconds=ms)
 
 
 # --- migrations --------------------------------------------------------------------------------
@@ -142,7 +125,7 @@ class HistoryStore(SQLiteStore):
         Returns the rows that were new. The cursor only ever moves forward.
         """
         new: list[dict[str, Any]] = []
-        now = _now_ms()
+        now = now_ms()
         with self.transaction() as conn:
             for row in rows:
                 values = _values(row, now)
@@ -161,7 +144,7 @@ class HistoryStore(SQLiteStore):
 
         `on_chunk(n)` is called after each chunk of `n` rows (progress bars).
         """
-        now = _now_ms()
+        now = now_ms()
         with self.transaction() as conn:
             before = conn.total_changes
             chunk: list[tuple[Any, ...]] = []
@@ -192,7 +175,7 @@ class HistoryStore(SQLiteStore):
             ).fetchone()
             if near is not None:
                 return False
-            return conn.execute(_INSERT, _values(row, _now_ms())).rowcount == 1
+            return conn.execute(_INSERT, _values(row, now_ms())).rowcount == 1
 
     # --- reading -------------------------------------------------------------------------
 
@@ -252,5 +235,3 @@ def _range(since: int | None, until: int | None) -> tuple[str, tuple[int, ...]]:
     return (" WHERE " + " AND ".join(parts) if parts else ""), tuple(args)
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000

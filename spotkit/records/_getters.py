@@ -1,17 +1,17 @@
-"""The typed getters every record builder shares: the wrong type is as good as missing.
+"""What every record builder shares: the item fields, item types and timestamps.
 
-Each reads defensively: a missing key, a ``null`` or a value of the wrong type gives ``None``,
-never a ``KeyError`` or ``TypeError``.
+The typed getters themselves (the wrong type is as good as missing) live in :mod:`spotkit._values`,
+which the history's export reader shares too.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .._values import Record, as_bool, as_int, as_obj, as_str, get
 from ..errors import MalformedResponse
 
 __all__ = [
@@ -23,33 +23,8 @@ __all__ = [
 #: The values `item_type` can take.
 ITEM_TYPES: tuple[str, ...] = ("track", "episode", "ad", "unknown")
 
-Record = dict[str, Any]
-
-
-def _obj(value: object) -> Mapping[str, Any] | None:
-    return value if isinstance(value, Mapping) else None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _bool(value: object) -> bool | None:
-    return value if isinstance(value, bool) else None
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    return None
-
-
-def _get(obj: Mapping[str, Any] | None, key: str) -> Any:
-    return obj.get(key) if obj is not None else None
+# the record builders' short names for the shared typed getters
+_obj, _str, _bool, _int, _get = as_obj, as_str, as_bool, as_int, get
 
 
 def _artists(value: object) -> str | None:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .. import _runtime
 from ..config import Settings, load_settings
 from ..errors import (
     CacheCorrupt,
@@ -26,7 +27,6 @@ from ..errors import (
     StateMismatch,
 )
 from ..logs import logger, redact
-from . import _runtime
 
 __all__ = ["LoginButton", "login_button"]
 
@@ -222,7 +222,7 @@ class LoginButton:
                          f"machine), {_PASTE_LABEL[0].lower()}{_PASTE_LABEL[1:]} here.")
         self._set_status("Waiting for you to agree in the browser…", "info")
         if self.open_browser:
-            _runtime.open_in_browser(url)
+            _runtime.open_in_browser(url, force=True)
 
     def cancel(self) -> None:
         """Stop waiting for the login (closes the listener)."""

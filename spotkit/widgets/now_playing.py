@@ -16,8 +16,8 @@ import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .. import _runtime
 from ..errors import SpotkitError
-from . import _runtime
 from .poller import ImageFetcher, NowPlayingPoller, PlayerClient, PlayerView
 from .scheduler import PollPolicy, PollScheduler
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from .. import _runtime
 from ..errors import (
     LoginRequired,
     MalformedResponse,
@@ -36,7 +37,6 @@ from ..errors import (
     SpotkitError,
 )
 from ..logs import logger, redact
-from . import _runtime
 from .scheduler import COMMANDS, Observation, PollScheduler, command_visible
 
 __all__ = [

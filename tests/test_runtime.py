@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from spotkit.widgets import _runtime
+from spotkit import _runtime
 
 
 @pytest.mark.parametrize(("env", "modules", "reason"), [
@@ -57,12 +57,23 @@ def test_open_in_browser_runs_in_a_daemon_thread(monkeypatch: pytest.MonkeyPatch
         return True
 
     monkeypatch.setattr(webbrowser, "open", fake_open)
-    thread = _runtime.open_in_browser("http://127.0.0.1:1/authorize")
+    thread = _runtime.open_in_browser("http://127.0.0.1:1/authorize", force=True)
+    assert thread is not None
     assert thread.daemon
     assert not opened
     gate.set()
     thread.join(2)
     assert opened == ["http://127.0.0.1:1/authorize"]
+
+
+def test_no_browser_here_opens_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "open", lambda *a, **k: pytest.fail("opened a browser"))
+    monkeypatch.setattr(sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(name, raising=False)
+    assert _runtime.open_in_browser("http://127.0.0.1:1/") is None
 
 
 def test_a_broken_browser_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,7 +83,9 @@ def test_a_broken_browser_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
         raise webbrowser.Error("no runnable browser")
 
     monkeypatch.setattr(webbrowser, "open", broken)
-    _runtime.open_in_browser("http://x").join(2)
+    thread = _runtime.open_in_browser("http://x", force=True)
+    assert thread is not None
+    thread.join(2)
 
 
 class Owner:

@@ -1,12 +1,14 @@
-"""Where the kernel runs, and the thread plumbing every widget shares.
+"""Where spotkit runs, and the thread plumbing that auth, the widgets and the history share.
 
 * :func:`remote_reason`: is the kernel on another machine than the user's browser (JupyterHub,
   Colab, Binder, an SSH session without a display...)? Then a redirect to 127.0.0.1 reaches the
   user's machine, not the kernel's.
-* :func:`can_open_browser`: whether `webbrowser.open` would show a page to the user (on Linux
-  without a display it would start a text browser inside the kernel, so we don't).
+* :func:`can_open_browser` and :func:`open_in_browser`: whether `webbrowser.open` would show a page
+  to the user (on Linux without a display it would start a text browser inside the kernel, so we
+  don't), and opening one without holding up the caller.
 * :func:`start_daemon` and :func:`stop_at_exit`: background threads are daemons with one owner,
   and every owner still running at interpreter exit is asked to stop.
+* :func:`close_widget_tree`: closing an ipywidgets tree (it needs no ipywidgets import).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from ..logs import logger
+from .logs import logger
 
 __all__ = [
     "Stoppable",
     "can_open_browser",
     "close_widget_tree",
+    "forget_at_exit",
     "open_in_browser",
     "remote_reason",
     "start_daemon",
@@ -72,8 +75,14 @@ def can_open_browser(environ: Mapping[str, str] | None = None, platform: str | N
     return True
 
 
-def open_in_browser(url: str) -> threading.Thread:
-    """Open `url` in the user's browser from a daemon thread (some browsers take seconds to start)."""
+def open_in_browser(url: str, *, force: bool = False) -> threading.Thread | None:
+    """Open `url` in the user's browser from a daemon thread (some browsers take seconds to start).
+
+    Returns the thread, or None when :func:`can_open_browser` says there is no browser to show the
+    page (unless `force`). Never raises: a broken browser setting is logged at debug level.
+    """
+    if not force and not can_open_browser():
+        return None
 
     def run() -> None:
         import webbrowser
@@ -106,32 +115,39 @@ def start_daemon(target: Callable[[], object], name: str) -> threading.Thread:
 class Stoppable(Protocol):
     """Something that owns a background thread and ends it on `stop()`."""
 
-    def stop(self, timeout: float | None = ...) -> None: ...
+    def stop(self, timeout: float = ...) -> None: ...
 
 
-_owners: weakref.WeakSet[Any] = weakref.WeakSet()
+_owners: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 _owners_lock = threading.Lock()
 _hook_installed = False
 
 
-def stop_at_exit(owner: Stoppable) -> None:
-    """Call `owner.stop()` at interpreter exit (kernel shutdown) unless it is gone by then.
+def stop_at_exit(owner: Stoppable, timeout: float = 0.5) -> None:
+    """Call `owner.stop(timeout=timeout)` at interpreter exit (kernel shutdown) unless it is gone.
 
-    Only a weak reference is kept: registering does not keep `owner` alive.
+    Only a weak reference is kept: registering does not keep `owner` alive. Registering again
+    only updates the timeout.
     """
     global _hook_installed
     with _owners_lock:
-        _owners.add(owner)
+        _owners[owner] = timeout
         if not _hook_installed:
             atexit.register(_stop_all)
             _hook_installed = True
 
 
+def forget_at_exit(owner: Stoppable) -> None:
+    """Undo :func:`stop_at_exit` (the owner stopped by itself)."""
+    with _owners_lock:
+        _owners.pop(owner, None)
+
+
 def _stop_all() -> None:
     with _owners_lock:
-        owners = list(_owners)
-    for owner in owners:
+        owners = list(_owners.items())
+    for owner, timeout in owners:
         try:
-            owner.stop(timeout=0.5)
+            owner.stop(timeout=timeout)
         except Exception as exc:  # exit must go on whatever one owner does
             logger.debug("stopping %r at exit failed: %s", owner, type(exc).__name__)
