@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from .accounts import SCOPES
 from .faults import fault_from_json
@@ -14,7 +15,7 @@ from .player import AD
 from .state import SandboxState
 from .wire import Request, Response, json_response
 
-__all__ = ["handle", "mint_token", "set_playing", "set_user", "snapshot"]
+__all__ = ["handle", "mint_token", "refusal", "set_playing", "set_user", "snapshot"]
 
 
 def mint_token(state: SandboxState, scopes: Iterable[str] | None = None) -> dict[str, Any]:
@@ -110,10 +111,23 @@ def _revoke(state: SandboxState, req: Request) -> Response:
     return _ok()
 
 
+def _number(data: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
+    """data[name] as a finite number within [low, high]; ValueError naming the field otherwise."""
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number")
+    if not low <= value <= high:  # NaN and infinities fail this too
+        raise ValueError(f"{name} must be between {low:g} and {high:g}")
+    return float(value)
+
+
+_DAY_MS = 86_400_000.0
+
+
 def _player(state: SandboxState, req: Request) -> Response:
     data = _body(req)
-    set_playing(state, data.get("uri"), bool(data.get("is_playing", True)),
-                int(data.get("progress_ms", 0)))
+    progress = _number(data, "progress_ms", 0, 0, _DAY_MS)
+    set_playing(state, data.get("uri"), bool(data.get("is_playing", True)), int(progress))
     return _ok()
 
 
@@ -125,11 +139,14 @@ def _user(state: SandboxState, req: Request) -> Response:
 
 def _clock(state: SandboxState, req: Request) -> Response:
     data = _body(req)
+    speed = _number(data, "speed", 1, 1e-3, 1e6) if data.get("speed") is not None else None
+    advance = (_number(data, "advance_ms", 0, 0, 3650 * _DAY_MS)
+               if data.get("advance_ms") is not None else None)
     state.player.sync()
-    if data.get("speed") is not None:
-        state.clock.set_speed(float(data["speed"]))
-    if data.get("advance_ms") is not None:
-        state.clock.advance(float(data["advance_ms"]))
+    if speed is not None:
+        state.clock.set_speed(speed)
+    if advance is not None:
+        state.clock.advance(advance)
     return _ok({"now_ms": state.player.sync(), "speed": state.clock.speed})
 
 
@@ -166,11 +183,33 @@ ROUTES: dict[tuple[str, str], _Handler] = {
 }
 
 
+def refusal(state: SandboxState, req: Request) -> Response | None:
+    """A 403 for an admin request that may come from a web page, else None.
+
+    The admin API mints tokens and reads secrets, so only the sandbox's own clients may use it:
+    the Host must be the loopback address the sandbox serves (a DNS-rebinding page sends its own
+    name), and a browser's cross-site request (an Origin other than the sandbox's) is refused
+    even though its answer could not be read (no CORS header), since a POST would still act.
+    """
+    own = urlsplit(state.base_url).netloc.lower()
+    host = req.headers.get("host", "").strip().lower()
+    if host != own:
+        return json_response(403, {"error": f"the admin API answers only requests for Host {own}, "
+                                            f"not {host or 'none'}"})
+    origin = req.headers.get("origin")
+    if origin is not None and origin.rstrip("/").lower() != state.base_url.lower():
+        return json_response(403, {"error": "the admin API does not answer web pages "
+                                            "(cross-origin request)"})
+    return None
+
+
 def handle(state: SandboxState, req: Request) -> Response:
     handler = ROUTES.get((req.method, req.path))
     if handler is None:
         return json_response(404, {"error": "no such admin endpoint"})
     try:
         return handler(state, req)
-    except (ValueError, TypeError, KeyError) as exc:
-        return json_response(400, {"error": str(exc)})
+    except RecursionError:
+        return json_response(400, {"error": "the body is nested too deeply"})
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        return json_response(400, {"error": str(exc) or type(exc).__name__})

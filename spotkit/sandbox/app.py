@@ -51,7 +51,7 @@ def dispatch(state: SandboxState, req: Request, wait: Callable[[float], object])
     """Answer `req`. `wait(seconds)` sleeps for a delay fault (and returns early on shutdown)."""
     if req.path.startswith("/_sandbox/"):
         with state.lock:
-            return admin.handle(state, req)
+            return admin.refusal(state, req) or admin.handle(state, req)
     started = time.perf_counter()
     with state.lock:
         fault = state.faults.take(req.method, req.path)

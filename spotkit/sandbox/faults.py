@@ -140,15 +140,27 @@ def fault_from_json(data: Mapping[str, Any]) -> Fault:
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     status = data.get("status", 500)
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)
+                               or not 100 <= status <= 599):
+        raise ValueError("status must be an HTTP status (100-599) or null")
+    times = data.get("times", 1)
+    if isinstance(times, bool) or not isinstance(times, int) or not 0 <= times <= 1_000_000:
+        raise ValueError("times must be a whole number from 0 (forever) to 1000000")
+    delay = data.get("delay", 0.0)
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 600:
+        raise ValueError("delay must be a number of seconds from 0 to 600")
+    kind = str(data.get("kind", "json"))
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     method = data.get("method")
     return Fault(
         path=data["path"],
-        status=None if status is None else int(status),
+        status=status,
         method=None if method is None else str(method),
-        times=int(data.get("times", 1)),
+        times=times,
         headers=headers,
         body=data.get("body"),
-        kind=str(data.get("kind", "json")),
-        delay=float(data.get("delay", 0.0)),
+        kind=kind,
+        delay=float(delay),
         reason=None if data.get("reason") is None else str(data["reason"]),
     )

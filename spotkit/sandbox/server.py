@@ -137,13 +137,15 @@ class _Handler(BaseHTTPRequestHandler):
             response = dispatch(state, req, self.server.stopping.wait)
         except Exception:  # the sandbox answers 500 rather than dropping the connection
             response = api_error(500, "Server error")
-        self._send(response)
+        # Spotify's services answer browsers' cross-origin reads; the admin API must not
+        self._send(response, cors=not req.path.startswith("/_sandbox/"))
 
-    def _send(self, response: Response) -> None:
+    def _send(self, response: Response, cors: bool = True) -> None:
         self.send_response(response.status)
         for name, value in response.headers.items():
             self.send_header(name, value)
-        self.send_header("Access-Control-Allow-Origin", "*")
+        if cors:
+            self.send_header("Access-Control-Allow-Origin", "*")
         if response.status not in (204, 304):
             self.send_header("Content-Length", str(len(response.body)))
         if self.close_connection:
