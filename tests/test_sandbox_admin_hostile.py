@@ -52,7 +52,7 @@ def own_host(sb: Sandbox) -> str:
 
 
 def test_the_sandboxs_own_clients_are_answered(sb: Sandbox) -> None:
-    status, headers, body = raw(sb, "GET", "/_sandbox/state", {"Host": own_host(sb)})
+    status, _, body = raw(sb, "GET", "/_sandbox/state", {"Host": own_host(sb)})
     assert status == 200
     assert json.loads(body)["client_id"] == sb.client_id
     assert requests.get(sb.base_url + "/_sandbox/state", timeout=5).status_code == 200
