@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from spotkit.errors import PremiumRequired
+from spotkit.widgets import pool
 from spotkit.widgets.now_playing import NowPlayingWidget, format_ms
 from spotkit.widgets.scheduler import PollPolicy
 
@@ -61,8 +62,10 @@ def track(**changes: Any) -> dict[str, Any]:
 
 
 def make(*records: Any, **kwargs: Any) -> tuple[NowPlayingWidget, Client]:
+    """A widget on a fake client; counted as watched unless `assume_watched=False` (no browser)."""
     client = Client(*records)
     kwargs.setdefault("controls", True)
+    kwargs.setdefault("assume_watched", True)
     widget = NowPlayingWidget(client, autostart=False, fetch_image={"http://img/a.png": b"\x89PNG-a"}.get,
                               **kwargs)
     return widget, client
@@ -213,6 +216,134 @@ def test_policy_knobs_reach_the_scheduler() -> None:
                                                         time_scale=20.0)
 
 
+# --- watched or not ----------------------------------------------------------------------------
+
+
+class FakeTime:
+    def __init__(self, widget: NowPlayingWidget, start: float = 1000.0) -> None:
+        self.now = start
+        widget.poller.clock = self
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def view_says(widget: NowPlayingWidget, view: str, watched: bool) -> None:
+    """A message from the front-end module, through the sensor's real message handler."""
+    widget._sensor._handle_custom_msg({"kind": "watch", "view": view, "watched": watched}, [])
+
+
+def run_for(widget: NowPlayingWidget, clock: FakeTime, seconds: float) -> None:
+    """Step the poller as its thread would, on the fake clock, for `seconds`."""
+    end = clock.now + seconds
+    while clock.now < end:
+        wait = widget.poller.step()
+        clock.now = min(end, clock.now + max(wait, 0.01))
+
+
+def test_nobody_watching_costs_no_call_at_all() -> None:
+    widget, client = make(track(duration_ms=10_000_000), assume_watched=False)
+    clock = FakeTime(widget)
+    assert widget.poller.step() == float("inf")  # the thread sleeps until woken
+    run_for(widget, clock, 3600)
+    assert client.calls == 0
+    assert not widget.watched
+
+
+def test_watched_it_polls_at_once_hidden_it_stops_shown_again_it_polls_at_once() -> None:
+    widget, client = make(track(duration_ms=10_000_000), assume_watched=False)
+    clock = FakeTime(widget)
+    view_says(widget, "v1", True)
+    widget.poller.step()
+    assert client.calls == 1
+    run_for(widget, clock, 20)  # renewals come every 10 s; the lease is 30 s
+    assert client.calls == 1 + 2  # the 9 s sync
+    view_says(widget, "v1", False)  # scrolled away or tab hidden
+    calls = client.calls
+    run_for(widget, clock, 600)
+    assert client.calls == calls
+    view_says(widget, "v1", True)
+    widget.poller.step()
+    assert client.calls == calls + 1
+
+
+def test_a_view_that_falls_silent_stops_counting_after_its_lease() -> None:
+    widget, client = make(track(duration_ms=10_000_000), assume_watched=False)
+    clock = FakeTime(widget)
+    view_says(widget, "v1", True)  # then the laptop sleeps: no renewal, no "hidden" either
+    run_for(widget, clock, 3600)
+    assert client.calls == 4  # at once, then every 9 s until the 30 s lease ran out
+    assert not widget.watched
+
+
+def test_background_asks_every_few_minutes_while_nobody_watches() -> None:
+    widget, client = make(track(duration_ms=10_000_000), assume_watched=False, background=True)
+    clock = FakeTime(widget)
+    run_for(widget, clock, 3600)
+    assert client.calls == 12  # at once, then every 300 s: 0, 300, ... 3300
+    with pytest.raises(ValueError, match="background"):
+        make(track(), background=5)
+
+
+def test_widgets_of_one_client_share_one_poller() -> None:
+    before = pool.shared()
+    client = Client(track(duration_ms=10_000_000))
+    one = NowPlayingWidget(client, autostart=False, fetch_image=lambda url: None)
+    two = NowPlayingWidget(client, autostart=False, fetch_image=None)
+    assert one.poller is not two.poller  # another image fetcher: another poller
+    three = NowPlayingWidget(client, autostart=False, fetch_image=None)
+    assert three.poller is two.poller
+    assert pool.shared() == before + 2
+    clock = FakeTime(two)
+    view_says(three, "v3", True)
+    two.poller.step()
+    assert client.calls == 1
+    assert "Low Tide" in two._title.value and "Low Tide" in three._title.value
+    three.close()  # the card watched is gone: nobody watches the shared poller any more
+    run_for(two, clock, 600)
+    assert client.calls == 1
+    two.close()
+    one.close()
+    assert pool.shared() == before
+
+
+def test_on_change_calls_back_on_changes_only_and_works_without_a_view() -> None:
+    widget, _client = make(track(progress_ms=10_000), track(progress_ms=19_000),
+                           track(item_uri="spotify:track:b", name="Lanterns", progress_ms=1_000))
+    clock = FakeTime(widget)
+    seen: list[Any] = []
+    widget.on_change(lambda record: seen.append(record and record["name"]))
+    widget.poller.step()
+    clock.now += 9
+    widget.poller.step()  # on time: no change
+    clock.now += 9
+    widget.poller.step()  # skipped on another device
+    assert seen == ["Low Tide", "Lanterns"]
+    widget.on_change(seen.append, remove=True)
+
+
+def test_a_failing_on_change_callback_is_ignored() -> None:
+    widget, client = make(track())
+
+    def broken(record: Any) -> None:
+        raise RuntimeError("bug in user code")
+
+    widget.on_change(broken)
+    widget.poller.step()
+    assert widget.current is not None
+    assert client.calls == 1
+
+
+def test_malformed_watch_reports_are_ignored() -> None:
+    widget, client = make(track(), assume_watched=False)
+    for content in ({"kind": "watch", "view": 3, "watched": True},
+                    {"kind": "watch", "view": "v", "watched": "yes"},
+                    {"kind": "other"}, ["not", "a", "dict"]):
+        widget._sensor._handle_custom_msg(content, [])
+    widget.poller.step()
+    assert client.calls == 0
+
+
 # --- against the sandbox -----------------------------------------------------------------------
 
 
@@ -236,7 +367,7 @@ def test_against_the_sandbox_one_call_per_track_and_controls(spotify_sandbox: An
     queue = sb.track_uris
     sb.set_playing(queue[0], progress_ms=184_000 - 40_000)  # 1 s of wall time left
     client = _client(sb, tmp_path)
-    widget = NowPlayingWidget(client, time_scale=40.0)
+    widget = NowPlayingWidget(client, time_scale=40.0, assume_watched=True)
     try:
         deadline = time.monotonic() + 10
         while (widget.current is None or widget.current["item_uri"] != queue[1]) \

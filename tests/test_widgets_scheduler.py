@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,6 +21,10 @@ def rec(uri: str | None = "spotify:track:a", progress: int | None = 60_000,
 
 def sched(**policy: Any) -> PollScheduler:
     return PollScheduler(PollPolicy(**policy), rng=random.Random(1))
+
+
+def classic(**policy: Any) -> PollScheduler:
+    return PollScheduler(PollPolicy.classic(**policy), rng=random.Random(1))
 
 
 def test_polls_at_the_expected_end_plus_margin_when_that_comes_before_the_sync() -> None:
@@ -153,7 +158,8 @@ def test_observation_from_record_uses_fetched_at() -> None:
 
 @pytest.mark.parametrize("bad", [{"sync_interval": 0}, {"time_scale": -1.0},
                                  {"end_margin": -0.1}, {"jitter": 1.0},
-                                 {"sync_interval": float("inf")}, {"sync_backoff": 0.5}])
+                                 {"sync_interval": float("inf")}, {"sync_backoff": 0.5},
+                                 {"fold": 0.9}, {"min_gap": -1.0}])
 def test_policy_rejects_nonsense(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         PollPolicy(**bad)
@@ -179,13 +185,14 @@ def test_command_visible(command: str, before: Any, after: Any, visible: bool) -
 
 
 class SimPlayer:
-    """A player that runs through `durations` (ms) back to back on a fake wall clock."""
+    """A player that runs through `durations` (ms) back to back on a fake wall clock; with
+    `played` (ms), item i is skipped on another device after `played[i]` of it."""
 
-    def __init__(self, durations: list[int], speed: float) -> None:
+    def __init__(self, durations: list[int], speed: float, played: list[int] | None = None) -> None:
         self.durations = durations
         self.speed = speed
         self.starts = [0.0]
-        for d in durations:
+        for d in played if played is not None else durations:
             self.starts.append(self.starts[-1] + d / 1000.0 / speed)
 
     def at(self, t: float) -> dict[str, Any] | None:
@@ -240,7 +247,7 @@ def test_steady_playback_stretches_the_sync_up_to_its_cap() -> None:
 
 
 def test_anything_unexpected_brings_the_sync_back_to_its_base() -> None:
-    s = sched(sync_interval=30.0)
+    s = classic()
     long = 3_600_000
     a = Observation(rec(progress=0, duration=long), at=0.0)
     s.after_poll(a, None, now=0.0)
@@ -256,12 +263,15 @@ def test_anything_unexpected_brings_the_sync_back_to_its_base() -> None:
 
 
 def test_a_sync_just_before_the_end_is_folded_into_the_end_poll() -> None:
-    s = sched(sync_interval=30.0, end_margin=0.5)
+    s = classic(end_margin=0.5)
     # 36 s left: a sync at 30 s would only see the same item 6 s before the end
     assert s.after_poll(Observation(rec(progress=144_000), at=0.0), None, now=0.0) == pytest.approx(36.5)
     # 40 s left (beyond 1.25 x 30 s): the sync comes first
-    s2 = sched(sync_interval=30.0, end_margin=0.5)
+    s2 = classic(end_margin=0.5)
     assert s2.after_poll(Observation(rec(progress=140_000), at=0.0), None, now=0.0) == pytest.approx(30.0)
+    # fold=1 (the default): no gap is ever longer than the sync interval
+    s3 = sched(sync_interval=30.0, end_margin=0.5)
+    assert s3.after_poll(Observation(rec(progress=144_000), at=0.0), None, now=0.0) == pytest.approx(30.0)
 
 
 def test_sync_backoff_of_one_keeps_a_fixed_sync() -> None:
@@ -273,11 +283,11 @@ def test_sync_backoff_of_one_keeps_a_fixed_sync() -> None:
     assert s.after_poll(b, a, now=30.0) == pytest.approx(30.0)
 
 
-def test_real_time_defaults_cost_about_three_calls_per_track() -> None:
-    """The widget's defaults (30 s sync, stretching while steady) in a real-time session."""
+def test_the_classic_timing_costs_about_three_calls_per_track() -> None:
+    """The classic timing (30 s sync, stretching while steady) in a real-time session."""
     durations = [184_000, 231_500, 156_000, 263_333, 95_000, 402_066, 212_000, 205_000]
     player = SimPlayer(durations, 1.0)
-    s = sched()
+    s = classic()
     polls, seen_at = simulate(player, s, latency=0.05)
     assert polls / len(durations) <= 3  # the issue's goal; a fixed 30 s sync costs over 7 here
     for i in range(1, len(durations)):
@@ -285,7 +295,7 @@ def test_real_time_defaults_cost_about_three_calls_per_track() -> None:
 
 
 def test_a_natural_track_change_keeps_the_stretched_sync() -> None:
-    s = sched(sync_interval=30.0, end_margin=0.5)
+    s = classic(end_margin=0.5)
     a = Observation(rec(uri="spotify:track:a", progress=0, duration=600_000), at=0.0)
     s.after_poll(a, None, now=0.0)
     b = Observation(rec(uri="spotify:track:a", progress=30_000, duration=600_000), at=30.0)
@@ -299,3 +309,76 @@ def test_a_natural_track_change_keeps_the_stretched_sync() -> None:
     # a different item long before the end is a skip on another device: back to the base
     skipped = Observation(rec(uri="spotify:track:c", progress=1_000, duration=600_000), at=700.0)
     assert s.after_poll(skipped, nxt, now=700.0) == pytest.approx(30.0)
+
+
+def test_watched_defaults_cost_at_most_twenty_calls_per_three_minute_track() -> None:
+    player = SimPlayer([180_000] * 6, 1.0)
+    polls, seen_at = simulate(player, sched(), latency=0.05)
+    assert polls / 6 <= 20
+    for i in range(1, 6):  # a natural end: within 1.5 s
+        assert 0 <= seen_at[f"spotify:track:{i}"] - player.starts[i] <= 1.5
+
+
+def test_watched_defaults_show_a_skip_on_another_device_within_the_sync_interval() -> None:
+    rng = random.Random(7)
+    played = [rng.randrange(5_000, 175_000) for _ in range(40)]
+    player = SimPlayer([180_000] * 40, 1.0, played=played)
+    _polls, seen_at = simulate(player, sched(), latency=0.05)
+    delays = sorted(seen_at[f"spotify:track:{i}"] - player.starts[i] for i in range(1, 40))
+    assert delays[-1] <= 9.0 + 0.05
+    assert delays[int(0.95 * len(delays))] <= 10.0
+    # the classic timing saw some of the same items late (up to two minutes) or never
+    _polls, classic_seen = simulate(player, classic(), latency=0.05)
+    late = [i for i in range(1, 40)
+            if classic_seen.get(f"spotify:track:{i}", math.inf) - player.starts[i] > 30]
+    assert len(late) > 5
+
+
+# --- attention: nobody watching costs nothing ------------------------------------------------
+
+
+def test_nobody_watching_means_no_poll_is_due() -> None:
+    s = sched()
+    assert s.next_due(5.0, watched=True, last_poll=1.0, background=None) == 5.0
+    assert s.next_due(5.0, watched=False, last_poll=1.0, background=None) == math.inf
+    assert s.next_due(5.0, watched=False, last_poll=None, background=None) == math.inf
+
+
+def test_background_updates_come_at_most_every_background_seconds() -> None:
+    s = sched()
+    assert s.next_due(5.0, watched=False, last_poll=1.0, background=300.0) == 301.0
+    assert s.next_due(5.0, watched=False, last_poll=None, background=300.0) == 5.0
+    # a backoff (or a Retry-After) longer than that still holds
+    assert s.next_due(900.0, watched=False, last_poll=1.0, background=300.0) == 900.0
+
+
+def test_watched_again_polls_at_once_but_not_twice_within_min_gap() -> None:
+    s = sched(min_gap=1.0)
+    assert s.when_watched(due=500.0, last_poll=100.0, now=400.0) == 400.0
+    assert s.when_watched(due=500.0, last_poll=399.5, now=400.0) == 400.5
+    assert s.when_watched(due=400.2, last_poll=399.5, now=400.0) == 400.2
+    assert s.when_watched(due=500.0, last_poll=None, now=400.0) == 400.0
+
+
+def test_watched_again_keeps_a_running_backoff() -> None:
+    s = sched()
+    s.after_error(RateLimited(429, "slow down", retry_after=60.0))
+    assert s.when_watched(due=460.0, last_poll=400.0, now=410.0) == 460.0
+
+
+@pytest.mark.parametrize(("after", "changed"), [
+    (rec(progress=70_000), False),                      # 10 s later, on time
+    (rec(progress=150_000), True),                      # a seek
+    (rec(uri="spotify:track:b", progress=1_000), True),  # another item
+    (rec(progress=70_000, playing=False), True),        # paused
+    (rec(progress=70_000, device_name="Phone"), True),  # moved to another device
+    (None, True),                                       # stopped
+])
+def test_is_change(after: Any, changed: bool) -> None:
+    s = sched()
+    before = Observation(rec(progress=60_000, device_name="Kitchen"), at=0.0)
+    if after is not None:
+        after.setdefault("device_name", "Kitchen")
+    assert s.is_change(Observation(after, at=10.0), before) is changed
+    assert s.is_change(Observation(after, at=10.0), None) is True
+    assert s.is_change(Observation(None, at=10.0), Observation(None, at=0.0)) is False

@@ -1,27 +1,40 @@
 """`NowPlayingWidget`: album art, title, artists, device, a moving progress bar and controls.
 
-The widget is a view over a :class:`~spotkit.widgets.poller.NowPlayingPoller`: the poller's
-background thread calls :meth:`NowPlayingWidget._render` with a snapshot, and rendering only sets
-widget values (ipywidgets sends them to the browser from any thread). Clicks run in the kernel
-thread and only queue a command. Nothing here prints, displays or raises into the notebook after
-construction.
+The widget is a view over a :class:`~spotkit.widgets.poller.NowPlayingPoller`, shared by all the
+widgets of one client in the kernel (:mod:`spotkit.widgets.pool`): the poller's background thread
+calls :meth:`NowPlayingWidget._render` with a snapshot, and rendering only sets widget values
+(ipywidgets sends them to the browser from any thread). Clicks run in the kernel thread and only
+queue a command. Nothing here prints, displays or raises into the notebook after construction.
+
+The card is made of ipywidgets' stock controls (their look, their text for screen readers) plus an
+invisible :class:`~spotkit.widgets.watch.WatchSensor`, whose reports (the card on screen in a
+visible tab) decide whether the poller calls Spotify at all.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import struct
 import threading
+import uuid
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from .. import _runtime
 from ..errors import SpotkitError
-from .poller import ImageFetcher, NowPlayingPoller, PlayerClient, PlayerView
+from . import pool
+from .attention import Attention
+from .poller import ChangeListener, ImageFetcher, NowPlayingPoller, PlayerClient, PlayerView
 from .scheduler import PollPolicy, PollScheduler
 
-__all__ = ["NowPlayingWidget", "format_ms"]
+__all__ = ["BACKGROUND_DEFAULT", "BACKGROUND_MIN", "NowPlayingWidget", "format_ms"]
+
+#: Seconds between background updates with ``background=True``.
+BACKGROUND_DEFAULT = 300.0
+#: The shortest background interval allowed, in seconds.
+BACKGROUND_MIN = 60.0
 
 _ART_PX = 120
 _COLORS = {"info": "#555", "warning": "#a35f00", "error": "#b00020"}
@@ -67,40 +80,77 @@ def _image_format(data: bytes) -> str:
 class NowPlayingWidget:
     """A live now-playing card for a notebook cell. Display it by leaving it last in a cell.
 
-    `client`: a :class:`spotkit.Spotify` (default: one made from the environment, in the
-    background thread, so a missing login shows in the widget). Polling follows
-    :class:`~spotkit.widgets.scheduler.PollScheduler`: at the item's expected end plus
-    `end_margin` seconds of playback, or at the sync interval (wall clock: `sync_interval`
-    seconds, stretching up to 4x while playback goes as predicted), whichever comes first; the
-    progress bar moves locally every `tick_interval` seconds in between.
-    `time_scale`: how much faster than real time playback runs: 1.0 for Spotify, the sandbox's
-    speed factor for a time-compressed sandbox (the tutorials pass `quickstart().speed`).
-    `controls`: show previous / play-pause / next (default: when the login has the
-    user-modify-playback-state scope). `autostart`: start polling at once.
+    While somebody watches it (the card on screen, in a visible browser tab), it asks Spotify at
+    each item's expected end plus `end_margin` seconds of playback and every `sync_interval`
+    seconds of wall time (another device's skip, pause or seek shows within that), and the
+    progress bar moves locally every `tick_interval` seconds in between. While nobody watches
+    (scrolled away, tab hidden, laptop asleep, never displayed) it sends no request at all,
+    unless `background` asks for one every so often; when watched again it asks at once.
+    See :class:`~spotkit.widgets.scheduler.PollScheduler` for the rules.
+
+    Args:
+        client: a :class:`spotkit.Spotify` (default: one made from the environment, in the
+            background thread, so a missing login shows in the widget). Widgets of the same
+            client and timing share one poller: several cards cost the requests of one.
+        sync_interval: seconds between checks for changes made elsewhere, while watched.
+        end_margin: seconds of playback after an item's expected end to ask for the next one.
+        time_scale: how much faster than real time playback runs: 1.0 for Spotify, the sandbox's
+            speed factor for a time-compressed sandbox (the tutorials pass `quickstart().speed`).
+        tick_interval: seconds between local progress updates.
+        controls: show previous / play-pause / next (default: when the login has the
+            user-modify-playback-state scope).
+        autostart: start at once.
+        background: keep `.current` and `on_change` callbacks up to date while nobody watches,
+            with one request every `background` seconds of playback (`True`: every
+            5 minutes; at least 60 s). Default: no request while nobody watches.
+        assume_watched: count as watched without any view, for code that reads `.current` or
+            `on_change` in a kernel without a front end (a script, a scheduled notebook).
+        policy: all the timing knobs at once (overrides the three above).
+        fetch_image: a function from an image URL to its bytes (default: a small cache).
+
+    Raises:
+        ValueError: `background` is not a number of seconds >= 60 (or a bool).
 
     `.current` is the latest now-playing record (a dict, see :mod:`spotkit.records`) or None;
-    `.calls` the API requests sent for this widget; `.stop()` ends the background thread (closing
-    the widget and interpreter exit do too); `.start()` resumes.
+    `.on_change(callback)` calls back on each change; `.calls` counts the API requests of the
+    (shared) poller; `.stop()` detaches this card (closing the widget and interpreter exit do
+    too); `.start()` attaches it again; `.refresh()` asks now, watched or not.
     """
 
-    def __init__(self, client: PlayerClient | None = None, *, sync_interval: float = 30.0,
+    def __init__(self, client: PlayerClient | None = None, *, sync_interval: float = 9.0,
                  end_margin: float = 0.5, time_scale: float = 1.0, tick_interval: float = 0.5,
                  controls: bool | None = None, autostart: bool = True,
+                 background: float | bool = False, assume_watched: bool = False,
                  policy: PollPolicy | None = None,
                  fetch_image: Callable[[str], bytes | None] | None = None) -> None:
         import ipywidgets as w
 
+        from .watch import WatchSensor
+
         if policy is None:
             policy = PollPolicy(sync_interval=sync_interval, end_margin=end_margin,
                                 time_scale=time_scale)
-        self._fetcher = ImageFetcher() if fetch_image is None else None
-        self._owns_client = client is None
-        source: PlayerClient | Callable[[], PlayerClient] = (
-            client if client is not None else _default_client)
-        self._poller = NowPlayingPoller(
-            source, on_update=self._render, scheduler=PollScheduler(policy),
-            tick_interval=tick_interval, control=controls,
-            fetch_image=fetch_image if fetch_image is not None else self._fetcher)
+        self._background = _background_seconds(background, policy.time_scale)
+        self._assume_watched = bool(assume_watched)
+        self._owner = uuid.uuid4().hex
+        self._key: Hashable = (id(client) if client is not None else "default", policy,
+                               float(tick_interval), controls,
+                               id(fetch_image) if fetch_image is not None else None)
+
+        def make() -> NowPlayingPoller:
+            source: PlayerClient | Callable[[], PlayerClient] = (
+                client if client is not None else _default_client)
+            return NowPlayingPoller(
+                source, scheduler=PollScheduler(policy), tick_interval=tick_interval,
+                control=controls, attention=Attention(),
+                fetch_image=fetch_image if fetch_image is not None else ImageFetcher())
+
+        self._make = make
+        self._poller = pool.acquire(self._key, self._owner, make, always=self._assume_watched,
+                                    background=self._background)
+        self._attached = True
+        self._change_callbacks: list[ChangeListener] = []
+        self._views: dict[str, bool] = {}  # the views that last said they are watched
         self._lock = threading.RLock()
         self._closed = False
         self._shown_image_url: str | None = ""
@@ -143,15 +193,18 @@ class NowPlayingWidget:
             w.HBox([self._progress, self._elapsed], layout=w.Layout(align_items="center")),
             self._controls, self._status,
         ], layout=w.Layout(justify_content="center"))
-        self.widget = w.HBox([self._art, details],
+        self._sensor = WatchSensor(layout=w.Layout(display="none"))
+        self._sensor.on_watch(self._on_watch)
+        self.widget = w.HBox([self._art, details, self._sensor],
                              layout=w.Layout(align_items="center", padding="10px",
                                              border="1px solid #e0e0e0", width="fit-content"))
         self.widget.add_class("spotkit-now-playing")
         # whoever closes the widget (close(), Widget.close_all(), the frontend) stops the thread
         self.widget.observe(self._on_comm_change, names="comm")
+        self._poller.add_listener(self._render)
         self._render(self._poller.view)
         if autostart:
-            self.start()
+            self._poller.start()
 
     # --- public -------------------------------------------------------------------------------
 
@@ -176,7 +229,13 @@ class NowPlayingWidget:
 
     @property
     def running(self) -> bool:
-        return self._poller.running
+        """Whether this card is attached to a running poller (watched or not)."""
+        return self._attached and self._poller.running
+
+    @property
+    def watched(self) -> bool:
+        """Whether somebody watches this card or another one sharing its poller now."""
+        return self._attached and self._poller.watched
 
     @property
     def status(self) -> str:
@@ -188,29 +247,61 @@ class NowPlayingWidget:
         """The engine (for benchmarks and tests)."""
         return self._poller
 
+    def on_change(self, callback: ChangeListener, remove: bool = False) -> None:
+        """Call `callback(record)` when what plays changes: another item, device or play state,
+        or a seek (`record` is None when nothing plays). It runs in a background thread, so it
+        should not print or display; an exception in it is logged and ignored.
+
+        Args:
+            callback: a function of one argument, the new now-playing record.
+            remove: stop calling `callback` instead.
+        """
+        with self._lock:
+            if remove:
+                self._change_callbacks = [c for c in self._change_callbacks if c is not callback]
+                self._poller.remove_change_listener(callback)
+                return
+            self._change_callbacks.append(callback)
+            if self._attached:
+                self._poller.add_change_listener(callback)
+
     def start(self) -> None:
-        """Start (or resume) polling in the background; returns at once."""
+        """Attach this card to its (shared) poller again and start it; returns at once."""
         if self._closed:
             raise SpotkitError("This widget was closed; create a new NowPlayingWidget.")
+        with self._lock:
+            if not self._attached:
+                self._poller = pool.acquire(self._key, self._owner, self._make,
+                                            always=self._assume_watched,
+                                            background=self._background)
+                self._poller.add_listener(self._render)
+                for callback in self._change_callbacks:
+                    self._poller.add_change_listener(callback)
+                for view, watched in self._views.items():
+                    self._poller.report(self._owner, view, watched)
+                self._attached = True
         self._poller.start()
 
     def stop(self, timeout: float | None = 1.0) -> None:
-        """Stop polling; the widget keeps showing the last state."""
-        self._poller.stop(timeout=timeout)
+        """Detach this card: it keeps showing the last state and costs nothing. The shared
+        poller stops when no card is attached to it any more."""
+        with self._lock:
+            if not self._attached:
+                return
+            self._attached = False
+            self._poller.remove_listener(self._render)
+            for callback in self._change_callbacks:
+                self._poller.remove_change_listener(callback)
+        pool.release(self._key, self._owner, timeout=timeout)
 
     def refresh(self) -> None:
-        """Poll now (e.g. after changing playback elsewhere)."""
+        """Ask Spotify now, watched or not (e.g. after changing playback elsewhere)."""
         self._poller.poll_now()
 
     def close(self) -> None:
         """Stop polling and remove the widget from the page."""
         self._closed = True
-        self._poller.stop(timeout=1.0)
-        if self._fetcher is not None:
-            self._fetcher.close()
-        close_client = getattr(self._poller.client, "close", None)
-        if self._owns_client and callable(close_client):
-            close_client()
+        self.stop(timeout=1.0)
         with self._lock:
             _runtime.close_widget_tree(self.widget)
 
@@ -219,6 +310,8 @@ class NowPlayingWidget:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
+        if self.running:
+            state += ", watched" if self.watched else ", not watched"
         return f"NowPlayingWidget({state}, polls={self.polls}, calls={self.calls})"
 
     # --- kernel-thread callbacks --------------------------------------------------------------
@@ -226,10 +319,18 @@ class NowPlayingWidget:
     def _command(self, command: str) -> None:
         self._poller.request(command)
 
+    def _on_watch(self, view: str, watched: bool) -> None:
+        with self._lock:
+            self._views[view] = watched
+            if not watched:
+                del self._views[view]
+            if self._attached:
+                self._poller.report(self._owner, view, watched)
+
     def _on_comm_change(self, change: Mapping[str, Any]) -> None:
         if change.get("new") is None:
             self._closed = True
-            self._poller.stop(timeout=0)
+            self.stop(timeout=0)
 
     # --- rendering (worker thread) ------------------------------------------------------------
 
@@ -304,6 +405,18 @@ class NowPlayingWidget:
         color = _COLORS.get(view.status_kind, _COLORS["info"])
         self._status.value = (f'<span style="color:{color};font-size:0.9em">'
                               f"{html.escape(view.status)}</span>")
+
+
+def _background_seconds(background: float | bool | None, time_scale: float) -> float | None:
+    """Wall-clock seconds between background calls, or None; `background` is in real time."""
+    if background is None or background is False:
+        return None
+    seconds = BACKGROUND_DEFAULT if background is True else background
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds)
+            and seconds >= BACKGROUND_MIN):
+        raise ValueError(f"background must be True, False or a number of seconds >= "
+                         f"{BACKGROUND_MIN:g}, not {background!r}")
+    return float(seconds) / time_scale
 
 
 def _default_client() -> PlayerClient:

@@ -9,6 +9,11 @@ The thread has one owner (the :class:`NowPlayingPoller`), a stop event and a wak
 on :meth:`NowPlayingPoller.stop`, which the widget calls on close, and at interpreter exit.
 Button clicks run in the kernel thread: :meth:`NowPlayingPoller.request` only queues the command
 and wakes the thread, so a click never waits for Spotify.
+
+Given an :class:`~spotkit.widgets.attention.Attention`, the poller calls Spotify only while somebody
+watches (widgets report their views through :meth:`NowPlayingPoller.report`), or every
+`background` seconds when an owner asked for that; without one (a terminal, a script) it always
+counts as watched. Local progress ticks are skipped while nobody watches too.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from ..errors import (
     SpotkitError,
 )
 from ..logs import logger, redact
+from .attention import Attention
 from .scheduler import COMMANDS, Observation, PollScheduler, command_visible
 
 __all__ = [
@@ -163,24 +169,31 @@ class ImageFetcher:
 ClientSource = Callable[[], PlayerClient]
 
 
+Listener = Callable[[PlayerView], None]
+ChangeListener = Callable[[Mapping[str, Any] | None], None]
+
+
 class NowPlayingPoller:
-    """Polls `client` on the schedule of `scheduler` and reports to `on_update` (worker thread).
+    """Polls `client` on the schedule of `scheduler` and reports to `on_update` and the other
+    listeners (worker thread).
 
     `client` may be a client or a zero-argument callable making one; it is called in the worker
-    thread, so a configuration error shows in the status line instead of raising in the cell.
-    `clock` must be monotonic. `control` forces controls on or off (default: when the token has
-    the user-modify-playback-state scope).
+    thread, so a configuration error shows in the status line instead of raising in the cell (a
+    client made so is closed by :meth:`close`). `clock` must be monotonic. `control` forces
+    controls on or off (default: when the token has the user-modify-playback-state scope).
+    `attention`: who watches (default None: always watched).
     """
 
     def __init__(self, client: PlayerClient | ClientSource, *,
-                 on_update: Callable[[PlayerView], None],
+                 on_update: Listener | None = None,
                  scheduler: PollScheduler | None = None,
                  tick_interval: float = 0.5,
                  clock: Callable[[], float] = time.monotonic,
                  fetch_image: Callable[[str], bytes | None] | None = None,
                  control: bool | None = None,
                  on_record: Callable[[Observation], None] | None = None,
-                 command_status_time: float = 10.0) -> None:
+                 command_status_time: float = 10.0,
+                 attention: Attention | None = None) -> None:
         if not (tick_interval > 0 and math.isfinite(tick_interval)):
             raise ValueError("tick_interval must be a positive number of seconds")
         self._client_source: ClientSource | None
@@ -190,8 +203,13 @@ class NowPlayingPoller:
         else:
             self._client = client  # type: ignore[assignment]
             self._client_source = None
-        self.on_update = on_update
+        self._listeners: list[Listener] = [on_update] if on_update is not None else []
+        self._change_listeners: list[ChangeListener] = []
         self.on_record = on_record
+        self._attention = attention
+        self._attention_lock = threading.Lock()
+        self._was_watched = False
+        self._last_poll: float | None = None
         self.scheduler = scheduler if scheduler is not None else PollScheduler()
         self.tick_interval = float(tick_interval)
         self.clock = clock
@@ -203,6 +221,7 @@ class NowPlayingPoller:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
+        self._owners: set[str] = set()
         self._use_playback = True
         self._obs: Observation | None = None
         self._due = 0.0  # poll at once
@@ -238,6 +257,58 @@ class NowPlayingPoller:
         return self._obs
 
     @property
+    def watched(self) -> bool:
+        """Whether somebody watches now (always True without an `attention`)."""
+        return self._watched(self.clock())
+
+    @property
+    def owners(self) -> int:
+        """Owners that joined and have not left."""
+        with self._attention_lock:
+            return len(self._owners)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener(view)` (worker thread) whenever something visible changes."""
+        self._listeners = [*self._listeners, listener]
+
+    def remove_listener(self, listener: Listener) -> None:
+        self._listeners = [x for x in self._listeners if x is not listener]
+
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        """Call `listener(record)` (worker thread) after a poll that found a change a person
+        would see: another item, device or play state, or a seek (see `PollScheduler.is_change`)."""
+        self._change_listeners = [*self._change_listeners, listener]
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        self._change_listeners = [x for x in self._change_listeners if x is not listener]
+
+    def join(self, owner: str, *, always: bool = False, background: float | None = None) -> None:
+        """An owner (a widget) starts using this poller; see :meth:`Attention.join`."""
+        with self._attention_lock:
+            self._owners.add(owner)
+            if self._attention is not None:
+                self._attention.join(owner, always=always, background=background)
+        self._wake.set()
+
+    def leave(self, owner: str) -> int:
+        """An owner is done with this poller; returns how many owners remain."""
+        with self._attention_lock:
+            self._owners.discard(owner)
+            if self._attention is not None:
+                self._attention.leave(owner)
+            left = len(self._owners)
+        self._wake.set()
+        return left
+
+    def report(self, owner: str, view: str, watched: bool) -> None:
+        """A view of `owner` says whether it is watched (from the front end, kernel thread)."""
+        if self._attention is None:
+            return
+        with self._attention_lock:
+            self._attention.report(owner, view, watched, self.clock())
+        self._wake.set()
+
+    @property
     def running(self) -> bool:
         thread = self._thread
         return thread is not None and thread.is_alive() and not self._stop.is_set()
@@ -266,6 +337,18 @@ class NowPlayingPoller:
         if thread is not None and thread is not threading.current_thread() and thread.is_alive():
             thread.join(timeout=timeout)
 
+    def close(self, timeout: float | None = 1.0) -> None:
+        """Stop, then close the client if this poller made it and the image fetcher if it has one."""
+        self.stop(timeout=timeout)
+        for owned in (self._client if self._client_source is not None else None,
+                      self.fetch_image if isinstance(self.fetch_image, ImageFetcher) else None):
+            close = getattr(owned, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:  # closing must not fail a cell
+                    logger.debug("closing %s failed: %s", type(owned).__name__, type(exc).__name__)
+
     def request(self, command: str) -> None:
         """Queue a player command ('previous', 'play', 'pause', 'toggle', 'next'); never blocks."""
         if command not in COMMANDS:
@@ -293,7 +376,7 @@ class NowPlayingPoller:
                 if not isinstance(exc, Exception):
                     return
             if wait > 0:
-                self._wake.wait(wait)
+                self._wake.wait(None if math.isinf(wait) else wait)
 
     def step(self, stop: threading.Event | None = None) -> float:
         """One turn of the loop: run queued commands, poll if due, tick; returns seconds to sleep.
@@ -313,17 +396,49 @@ class NowPlayingPoller:
         if expiry is not None and self.clock() >= expiry:
             self._command_status = None
             self._publish(stop)
-        if self._poll_asap or self.clock() >= self._due:
+        watched = self._watched(self.clock())
+        if self._poll_asap or self.clock() >= self._next_due(watched):
             self._poll_asap = False
             self._poll(stop)
         now = self.clock()
-        wait = self._due - now
+        wait = self._next_due(watched) - now
         if expiry is not None and self._command_status is not None:
             wait = min(wait, expiry - now)
-        if self._obs is not None and self._obs.is_playing:
+        if watched and self._obs is not None and self._obs.is_playing:
             self._tick(stop, now)
             wait = min(wait, self.tick_interval)
+        change = self._next_attention_change(now)
+        if change is not None:
+            wait = min(wait, change - now)
         return max(0.0, wait)
+
+    # --- attention ------------------------------------------------------------------------------
+
+    def _watched(self, now: float) -> bool:
+        """Whether somebody watches; on the turn to watched, the next poll comes at once."""
+        if self._attention is None:
+            return True
+        with self._attention_lock:
+            watched = self._attention.watched(now)
+        if watched and not self._was_watched:
+            self._due = self.scheduler.when_watched(self._due, self._last_poll, now)
+            self._last_tick_position = None  # show where playback got to meanwhile
+        self._was_watched = watched
+        return watched
+
+    def _next_due(self, watched: bool) -> float:
+        background = None
+        if self._attention is not None:
+            with self._attention_lock:
+                background = self._attention.background()
+        return self.scheduler.next_due(self._due, watched=watched, last_poll=self._last_poll,
+                                       background=background)
+
+    def _next_attention_change(self, now: float) -> float | None:
+        if self._attention is None:
+            return None
+        with self._attention_lock:
+            return self._attention.next_change(now)
 
     # --- the pieces ---------------------------------------------------------------------------
 
@@ -363,6 +478,7 @@ class NowPlayingPoller:
         except Exception as exc:
             if client is not None:
                 self._count_calls(client, before, 1)
+            self._last_poll = self.clock()
             delay = self.scheduler.after_error(exc)
             self._due = self.clock() + delay
             self._confirm = None
@@ -373,6 +489,7 @@ class NowPlayingPoller:
             self._publish(stop)
             return
         observed = self.clock()
+        self._last_poll = observed
         self.polls += 1
         self._count_calls(client, before, 1)
         obs = Observation(record, observed)
@@ -387,6 +504,8 @@ class NowPlayingPoller:
         logger.debug("now-playing poll took %.3f s; next in %.3f s", observed - started, delay)
         if self.on_record is not None:
             self.on_record(obs)
+        if self._change_listeners and self.scheduler.is_change(obs, previous):
+            self._notify_change(stop, record)
         can_control = self._view.can_control
         if can_control is None:
             can_control = self._control_allowed(client)
@@ -445,6 +564,7 @@ class NowPlayingPoller:
         self._count_calls(client, before, 1)
         self._confirm = command
         self._due = self.clock() + self.scheduler.after_command()
+        self._poll_asap = True  # whoever clicked, or asked for it, sees the effect
         self._publish(stop, busy=None)
 
     def _tick(self, stop: threading.Event, now: float) -> None:
@@ -464,7 +584,17 @@ class NowPlayingPoller:
         self._view = view
         if stop.is_set():
             return
-        try:
-            self.on_update(view)
-        except Exception as exc:  # a renderer bug must not end the thread
-            logger.debug("now-playing render failed: %s", type(exc).__name__)
+        for listener in self._listeners:
+            try:
+                listener(view)
+            except Exception as exc:  # a renderer bug must not end the thread
+                logger.debug("now-playing render failed: %s", type(exc).__name__)
+
+    def _notify_change(self, stop: threading.Event, record: Mapping[str, Any] | None) -> None:
+        for listener in self._change_listeners:
+            if stop.is_set():
+                return
+            try:
+                listener(record)
+            except Exception as exc:  # the user's callback must not end the thread
+                logger.debug("on_change callback failed: %s", type(exc).__name__)

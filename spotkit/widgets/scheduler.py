@@ -3,17 +3,19 @@
 No threads, no ipywidgets, no HTTP: every method takes the current time from the caller, so the
 rules are unit-tested with a fake clock.
 
-The rules:
+The rules, while somebody watches (see :mod:`spotkit.widgets.attention`):
 
 * While something plays, the next poll is due at the item's expected end plus `end_margin`, or
   after the sync interval (to notice changes made on another device), whichever comes first.
-* The sync interval starts at `sync_interval` and doubles after each poll that found exactly what
-  the previous one predicted (the same item, the same play state, the position on time), up to
-  `sync_interval * sync_backoff` (2 minutes by default). A new item that starts when the last one
-  was due to end is what was predicted too; anything unexpected (a skip, a seek or a pause on
-  another device) or a control click brings it back to `sync_interval`. A sync that would land
-  shortly before the end poll is folded into it. Steady listening so costs two or three calls a
-  track instead of one every 30 s; `sync_backoff=1` keeps the sync fixed.
+  With the defaults (a 9 s sync), a change made on another device shows within 9 s and a
+  3-minute track costs 20 calls; a natural track end shows within `end_margin` of playback.
+* The sync interval starts at `sync_interval` and, with `sync_backoff` > 1, doubles after each
+  poll that found exactly what the previous one predicted (the same item, the same play state,
+  the position on time), up to `sync_interval * sync_backoff`. A new item that starts when the
+  last one was due to end is what was predicted too; anything unexpected (a skip, a seek or a
+  pause on another device) or a control click brings it back to `sync_interval`. A sync due
+  within `fold` times the interval before the end poll is folded into it (`fold=1`: never, so
+  no gap between two polls is longer than the sync interval).
   The expected end is computed from the record's `progress_ms` at the moment it was observed
   (`Observation.at`, the moment its `fetched_at` was taken), not from when we happen to look.
 * A poll at the expected end that still finds the same item near its end is *late* (a gap, a
@@ -22,6 +24,14 @@ The rules:
 * After an error: exponential backoff with jitter, never sooner than a 429's `Retry-After`. No
   login yet (or a login missing a scope): look again every `login_retry` seconds, which costs no
   API call (the token manager answers from the cache file).
+
+When nobody watches, no poll is due (:meth:`PollScheduler.next_due`), or one every `background`
+seconds at most if asked for, and never sooner than a backoff asked. When somebody watches again,
+the poll is due at once, but at least `min_gap` seconds after the previous one
+(:meth:`PollScheduler.when_watched`), so that scrolling to and fro costs one call a second at most.
+
+Today's widget before watching existed polled as if always watched with `sync_interval=30`,
+`sync_backoff=4` and `fold=1.25` (about 3 calls per track, a skip seen within 2 minutes).
 
 Units: times tied to the item's timeline (`end_margin`) are seconds *of playback*; everything else
 (`sync_interval`, backoff, delays returned) is wall-clock seconds. `time_scale` is how many
@@ -48,9 +58,6 @@ __all__ = [
     "command_visible",
 ]
 
-# a sync due within this factor of the sync interval before the end poll is folded into it
-_FOLD = 1.25
-
 #: The player commands the widget sends ("toggle" becomes "play" or "pause" when it runs).
 COMMANDS: tuple[str, ...] = ("previous", "play", "pause", "toggle", "next")
 
@@ -59,8 +66,10 @@ COMMANDS: tuple[str, ...] = ("previous", "play", "pause", "toggle", "next")
 class PollPolicy:
     """The knobs of :class:`PollScheduler` (see the module docstring for the units)."""
 
-    sync_interval: float = 30.0
-    sync_backoff: float = 4.0
+    sync_interval: float = 9.0
+    sync_backoff: float = 1.0
+    fold: float = 1.0
+    min_gap: float = 1.0
     end_margin: float = 0.5
     time_scale: float = 1.0
     backoff_initial: float = 2.0
@@ -73,19 +82,29 @@ class PollPolicy:
     max_late_doublings: int = 8
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.sync_backoff, (int, float)) and self.sync_backoff >= 1):
-            raise ValueError(f"sync_backoff must be a number >= 1, not {self.sync_backoff!r}")
+        for name in ("sync_backoff", "fold"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 1):
+                raise ValueError(f"{name} must be a number >= 1, not {value!r}")
         for name in ("sync_interval", "time_scale", "backoff_initial", "backoff_max",
                      "login_retry", "quota_wait", "confirm_delay"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, not {value!r}")
-        for name in ("end_margin", "min_delay"):
+        for name in ("end_margin", "min_delay", "min_gap"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a number >= 0, not {value!r}")
         if not 0 <= self.jitter < 1:
             raise ValueError(f"jitter must be in [0, 1), not {self.jitter!r}")
+
+    @classmethod
+    def classic(cls, **changes: Any) -> PollPolicy:
+        """The timing of the widget from before it knew whether it was watched: a 30 s sync
+        stretching to 2 minutes while steady, folded into a near end poll (about 3 calls per
+        track, another device's skip seen within 2 minutes). Kept for comparison and for a
+        terminal, where the line is always in view."""
+        return cls(**{"sync_interval": 30.0, "sync_backoff": 4.0, "fold": 1.25, **changes})
 
 
 @dataclass(frozen=True)
@@ -179,7 +198,7 @@ class PollScheduler:
         margin = policy.end_margin * (2 ** min(self.late, policy.max_late_doublings))
         to_end = end + margin / policy.time_scale - now
         # a sync just before the end would only see the same item: the end poll serves as both
-        return self._clamp(to_end if to_end <= interval * _FOLD else interval)
+        return self._clamp(to_end if to_end <= interval * policy.fold else interval)
 
     def sync_interval(self) -> float:
         """The current sync interval: longer while polls keep confirming the prediction."""
@@ -191,8 +210,7 @@ class PollScheduler:
         (a natural track change) a new item that started when the previous one was due to end."""
         if previous is None or obs.is_playing != previous.is_playing:
             return False
-        # a second of wall-clock slack (request latency, rounding) on top of two of playback
-        slack_ms = 2000 + 1000 * self.policy.time_scale
+        slack_ms = self._slack_ms()
         if obs.item_uri != previous.item_uri:
             end = self.expected_end(previous)
             return (end is not None and obs.at >= end and obs.progress_ms is not None
@@ -201,6 +219,10 @@ class PollScheduler:
         if predicted is None or actual is None:
             return predicted is None and actual is None
         return abs(actual - predicted) <= slack_ms
+
+    def _slack_ms(self) -> float:
+        # a second of wall-clock slack (request latency, rounding) on top of two of playback
+        return 2000 + 1000 * self.policy.time_scale
 
     def _is_late(self, obs: Observation, previous: Observation | None) -> bool:
         """True when a poll made at (or after) the previous item's expected end found it still on."""
@@ -212,6 +234,48 @@ class PollScheduler:
         # the same item, not restarted (repeat-one or "previous" start it again from zero)
         before, after = previous.progress_ms, obs.progress_ms
         return before is not None and after is not None and after >= before
+
+    # --- attention -----------------------------------------------------------------------------
+
+    def next_due(self, due: float, *, watched: bool, last_poll: float | None,
+                 background: float | None) -> float:
+        """When the next poll is due, given the watched schedule's `due` (scheduler clock).
+
+        Watched: `due`. Not watched: never (`math.inf`), or with `background` seconds asked for,
+        `background` after the last poll (at once if there was none), never before `due` (so a
+        backoff or a Retry-After still holds).
+        """
+        if watched:
+            return due
+        if background is None:
+            return math.inf
+        if last_poll is None:
+            return due
+        return max(due, last_poll + background)
+
+    def when_watched(self, due: float, last_poll: float | None, now: float) -> float:
+        """The watched schedule's due time once somebody watches again: at once (what was shown
+        may be minutes old), but `min_gap` after the last poll at the soonest; never sooner than
+        a backoff that is still running (`due` after an error is kept when later)."""
+        if self.errors:
+            return max(due, now)
+        soonest = now if last_poll is None else max(now, last_poll + self.policy.min_gap)
+        return min(due, soonest)
+
+    def is_change(self, obs: Observation, previous: Observation | None) -> bool:
+        """Whether `obs` differs from `previous` in what a person sees: another item, device or
+        play state, or a seek (a position off the prediction). Progress moving on time is not."""
+        if previous is None:
+            return True
+        if obs.record is None or previous.record is None:
+            return obs.record is not previous.record
+        if (obs.item_uri, obs.is_playing, obs.record.get("device_name")) != (
+                previous.item_uri, previous.is_playing, previous.record.get("device_name")):
+            return True
+        predicted, actual = self.position_ms(previous, obs.at), obs.progress_ms
+        if predicted is None or actual is None:
+            return predicted != actual
+        return abs(actual - predicted) > self._slack_ms()
 
     def after_error(self, exc: BaseException) -> float:
         """Seconds to wait after a failed poll: backoff with jitter, honouring Retry-After."""
