@@ -298,7 +298,8 @@ def test_widgets_of_one_client_share_one_poller() -> None:
     view_says(three, "v3", True)
     two.poller.step()
     assert client.calls == 1
-    assert "Low Tide" in two._title.value and "Low Tide" in three._title.value
+    assert "Low Tide" in two._title.value
+    assert "Low Tide" in three._title.value
     three.close()  # the card watched is gone: nobody watches the shared poller any more
     run_for(two, clock, 600)
     assert client.calls == 1

@@ -4,18 +4,22 @@
    `Logged in as <name>` in the notebook;
 2. the now-playing widget on a time-compressed sandbox: the progress bar moves between polls and
    the title changes when the track ends;
-3. its controls: next and pause change the sandbox's player, and the widget follows.
+3. its controls: next and pause change the sandbox's player, and the widget follows;
+4. watched or not: no request while the card is scrolled away or the tab hidden, one within a
+   second of showing it again, and a skip made elsewhere shown within 10 s.
 
 Screenshots go to artifacts/screenshots/ (git-ignored).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from browser_helpers import Lab, open_notebook, run_all_cells, wait_until
 
 from spotkit.sandbox import catalogue
@@ -189,3 +193,86 @@ def test_controls_change_the_player_and_the_widget_follows(
     assert counts.get("POST /v1/me/player/next", 0) >= 2
     assert counts.get("PUT /v1/me/player/pause", 0) == 1
     assert counts.get("PUT /v1/me/player/play", 0) == 1
+
+
+# --- watched or not: the request log tells ------------------------------------------------------
+
+_HIDE_TAB = """(hidden) => {
+    // headless Chromium keeps every page 'visible' (a second page in front, a tab in the same
+    // window, a minimised window: all tried), so the tab's state is set through the DevTools
+    // protocol as the browser would set it, and the browser's own event is sent
+    for (const [name, value] of [['visibilityState', hidden ? 'hidden' : 'visible'],
+                                 ['hidden', hidden]]) {
+        Object.defineProperty(document, name, {configurable: true, get: () => value});
+    }
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+PLAYER_PATH = "/v1/me/player"
+
+
+def _polls(sandbox: Any) -> list[float]:
+    """When each GET /v1/me/player reached the sandbox (epoch seconds)."""
+    return [float(e["time"]) for e in sandbox.requests(PLAYER_PATH) if e["method"] == "GET"]
+
+
+def _one_poll_soon_after(sandbox: Any, shown_at: float, before: int, what: str) -> float:
+    polls = wait_until(lambda: _polls(sandbox)[before:], 5, f"a poll after {what}")
+    delay = polls[0] - shown_at
+    assert delay <= 1.0, f"the first poll after {what} came {delay:.2f} s later"
+    return delay
+
+
+def _silent_while(sandbox: Any, page: Any, seconds: float, what: str) -> None:
+    page.wait_for_timeout(1500)  # the front end's message, and a poll already on its way
+    before = len(_polls(sandbox))
+    page.wait_for_timeout(seconds * 1000)
+    assert len(_polls(sandbox)) == before, f"the widget called Spotify while {what}"
+
+
+def test_now_playing_calls_only_while_watched_and_shows_a_skip_within_ten_seconds(
+        sandbox: Any, lab: Lab, context: Any, screenshot: Callable[[Any, str], Path]) -> None:
+    _seed_login(sandbox, lab)
+    sandbox.set_speed(1.0)
+    queue = sandbox.track_uris
+    sandbox.set_playing(queue[0], progress_ms=10_000)
+    lab.write_notebook("watched.ipynb", [
+        "import spotkit.widgets as sw\nplayer = sw.NowPlayingWidget()\nplayer",
+        "from IPython.display import HTML\n"
+        "HTML('<div style=\"height:4000px\">below the card</div><p id=\"spacer-end\">end</p>')",
+    ])
+    page = context.new_page()
+    open_notebook(page, lab, "watched.ipynb")
+    run_all_cells(page)
+    card = page.locator(".spotkit-now-playing")
+    page.locator(".spotkit-np-title").filter(has_text=TRACKS[queue[0]].name).wait_for()
+    assert page.locator(".spotkit-np-title").get_attribute("aria-hidden") is None
+
+    # scrolled out of view: silent for longer than a sync interval; back in view: one call at once
+    page.locator("#spacer-end").scroll_into_view_if_needed()
+    wait_until(lambda: not card.is_visible() or card.bounding_box() is None
+               or card.bounding_box()["y"] + card.bounding_box()["height"] < 0, 5,
+               "the card to leave the viewport")
+    _silent_while(sandbox, page, 12, "scrolled out of view")
+    before = len(_polls(sandbox))
+    card.scroll_into_view_if_needed()
+    _one_poll_soon_after(sandbox, time.time(), before, "scrolling back")
+
+    # the tab hidden: silent; shown again: one call at once
+    page.evaluate(_HIDE_TAB, True)
+    _silent_while(sandbox, page, 12, "the tab was hidden")
+    before = len(_polls(sandbox))
+    page.evaluate(_HIDE_TAB, False)
+    _one_poll_soon_after(sandbox, time.time(), before, "showing the tab")
+
+    # a skip on "another device" (the sandbox's admin API) shows within 10 s while watched
+    page.wait_for_timeout(2000)
+    skipped_to = queue[2]
+    resp = requests.post(f"{sandbox.base_url}/_sandbox/player", timeout=5,
+                         json={"uri": skipped_to, "is_playing": True, "progress_ms": 0})
+    resp.raise_for_status()
+    skipped_at = time.monotonic()
+    page.locator(".spotkit-np-title").filter(has_text=TRACKS[skipped_to].name).wait_for(
+        timeout=10_000)
+    assert time.monotonic() - skipped_at <= 10.0
+    screenshot(card, "now-playing-watched")
