@@ -39,6 +39,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "spotkit.widgets.login": ("login_button", "LoginButton"),
     "spotkit.widgets.now_playing": ("NowPlayingWidget",),
     "spotkit.tutorial": ("quickstart", "Quickstart"),
+    "spotkit.diagnosis": ("doctor", "Diagnosis"),
 }
 _EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
         set_default_client,
     )
     from .config import Settings, load_settings
+    from .diagnosis import Diagnosis, doctor
     from .errors import (
         AuthError,
         CacheCorrupt,

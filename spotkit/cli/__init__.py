@@ -16,7 +16,7 @@ from ..errors import LoginRequired, SpotkitError
 __all__ = ["build_parser", "main"]
 
 # modules that add sub-commands, in the order `spotkit --help` lists them
-_COMMAND_MODULES = ("auth", "playback", "history", "sandbox", "demo")
+_COMMAND_MODULES = ("auth", "playback", "history", "sandbox", "demo", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
