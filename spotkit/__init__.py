@@ -23,7 +23,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "LoginTimeout", "LoginDenied", "LoginCancelled", "PortInUse", "TokenRequestError",
         "MissingScope", "NetworkError", "MalformedResponse", "SpotifyAPIError", "Unauthorized",
         "Forbidden", "PremiumRequired", "NotFound", "NoActiveDevice", "RateLimited", "QuotaExceeded",
-        "ServerError", "HistoryError",
+        "ServerError", "HistoryError", "PlaylistNotReadable", "UnavailableEndpoint",
+        "LibraryCacheError",
     ),
     "spotkit.auth.login": ("login", "LoginFlow"),
     "spotkit.auth.token": ("Token",),
@@ -32,8 +33,11 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "spotkit.client": (
         "Spotify", "default_client", "set_default_client", "me", "playback", "now_playing",
         "recently_played", "play", "pause", "next_track", "previous_track",
+        "top_tracks", "top_artists", "saved_tracks", "saved_albums", "saved_shows",
+        "saved_episodes", "followed_artists", "playlists", "playlist_items",
     ),
-    "spotkit.records": ("HistoryPage", "NOW_PLAYING_COLUMNS", "HISTORY_COLUMNS"),
+    "spotkit.records": ("HistoryPage", "NOW_PLAYING_COLUMNS", "HISTORY_COLUMNS", "Records"),
+    "spotkit.library": ("LibraryCache",),
     "spotkit.frames": ("to_frame",),
     "spotkit.history": ("HistoryLogger", "read_history"),
     "spotkit.widgets.login": ("login_button", "LoginButton"),
@@ -57,15 +61,24 @@ if TYPE_CHECKING:
     from .client import (
         Spotify,
         default_client,
+        followed_artists,
         me,
         next_track,
         now_playing,
         pause,
         play,
         playback,
+        playlist_items,
+        playlists,
         previous_track,
         recently_played,
+        saved_albums,
+        saved_episodes,
+        saved_shows,
+        saved_tracks,
         set_default_client,
+        top_artists,
+        top_tracks,
     )
     from .config import Settings, load_settings
     from .diagnosis import Diagnosis, doctor
@@ -75,6 +88,7 @@ if TYPE_CHECKING:
         ConfigError,
         Forbidden,
         HistoryError,
+        LibraryCacheError,
         LoginCancelled,
         LoginDenied,
         LoginRequired,
@@ -84,6 +98,7 @@ if TYPE_CHECKING:
         NetworkError,
         NoActiveDevice,
         NotFound,
+        PlaylistNotReadable,
         PortInUse,
         PremiumRequired,
         QuotaExceeded,
@@ -94,10 +109,12 @@ if TYPE_CHECKING:
         StateMismatch,
         TokenRequestError,
         Unauthorized,
+        UnavailableEndpoint,
     )
     from .frames import to_frame
     from .history import HistoryLogger, read_history
-    from .records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS, HistoryPage
+    from .library import LibraryCache
+    from .records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS, HistoryPage, Records
     from .tutorial import Quickstart, quickstart
     from .widgets.login import LoginButton, login_button
     from .widgets.now_playing import NowPlayingWidget

@@ -15,17 +15,27 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from ._values import Record
 from .config import Settings, load_settings
-from .endpoints import ENDPOINTS, PlayerEndpoints, ProfileEndpoints
+from .endpoints import (
+    ENDPOINTS,
+    LibraryEndpoints,
+    PlayerEndpoints,
+    PlaylistEndpoints,
+    ProfileEndpoints,
+)
 from .endpoints.paging import MAX_LIMIT
 from .endpoints.player import Moment
 from .http import DEFAULT_TIMEOUT, ApiTransport, RetryPolicy, Timeout, TokenSource, make_session
-from .records import HistoryPage
+from .records import HistoryPage, Records
+
+if TYPE_CHECKING:
+    from .endpoints.playlists import PlaylistRef
+    from .library.cache import Refresh
 
 __all__ = [
     "ENDPOINT_SCOPES",
@@ -33,15 +43,24 @@ __all__ = [
     "Spotify",
     "TokenSource",
     "default_client",
+    "followed_artists",
     "me",
     "next_track",
     "now_playing",
     "pause",
     "play",
     "playback",
+    "playlist_items",
+    "playlists",
     "previous_track",
     "recently_played",
+    "saved_albums",
+    "saved_episodes",
+    "saved_shows",
+    "saved_tracks",
     "set_default_client",
+    "top_artists",
+    "top_tracks",
 ]
 
 #: The scopes each endpoint needs (``"GET /me/player": ("user-read-playback-state",)``), checked
@@ -51,7 +70,7 @@ ENDPOINT_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 
 
-class Spotify(ProfileEndpoints, PlayerEndpoints):
+class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, PlaylistEndpoints):
     """A Spotify Web API client: one keep-alive Session, typed errors, flat records.
 
     Its endpoints are grouped by area in :mod:`spotkit.endpoints`.
@@ -97,8 +116,10 @@ class Spotify(ProfileEndpoints, PlayerEndpoints):
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session (if this client created it)."""
+        """Close the HTTP session (if this client created it) and the library cache it opened."""
         self._http.close()
+        if self._library_cache is not None:
+            self._library_cache.close()
 
     @property
     def calls(self) -> int:
@@ -183,3 +204,51 @@ def next_track(device_id: str | None = None) -> None:
 def previous_track(device_id: str | None = None) -> None:
     """:meth:`Spotify.previous` on the default client."""
     default_client().previous(device_id)
+
+
+def top_tracks(time_range: str = "medium_term", *, refresh: Refresh = True,
+               progress: bool | None = None) -> Records:
+    """:meth:`Spotify.top_tracks` on the default client."""
+    return default_client().top_tracks(time_range, refresh=refresh, progress=progress)
+
+
+def top_artists(time_range: str = "medium_term", *, refresh: Refresh = True,
+                progress: bool | None = None) -> Records:
+    """:meth:`Spotify.top_artists` on the default client."""
+    return default_client().top_artists(time_range, refresh=refresh, progress=progress)
+
+
+def saved_tracks(*, refresh: Refresh = True, progress: bool | None = None) -> Records:
+    """:meth:`Spotify.saved_tracks` on the default client."""
+    return default_client().saved_tracks(refresh=refresh, progress=progress)
+
+
+def saved_albums(*, refresh: Refresh = True, progress: bool | None = None) -> Records:
+    """:meth:`Spotify.saved_albums` on the default client."""
+    return default_client().saved_albums(refresh=refresh, progress=progress)
+
+
+def saved_shows(*, refresh: Refresh = True, progress: bool | None = None) -> Records:
+    """:meth:`Spotify.saved_shows` on the default client."""
+    return default_client().saved_shows(refresh=refresh, progress=progress)
+
+
+def saved_episodes(*, refresh: Refresh = True, progress: bool | None = None) -> Records:
+    """:meth:`Spotify.saved_episodes` on the default client."""
+    return default_client().saved_episodes(refresh=refresh, progress=progress)
+
+
+def followed_artists(*, refresh: Refresh = True, progress: bool | None = None) -> Records:
+    """:meth:`Spotify.followed_artists` on the default client."""
+    return default_client().followed_artists(refresh=refresh, progress=progress)
+
+
+def playlists(*, refresh: Refresh = True, progress: bool | None = None) -> Records:
+    """:meth:`Spotify.playlists` on the default client."""
+    return default_client().playlists(refresh=refresh, progress=progress)
+
+
+def playlist_items(playlist: PlaylistRef, *, refresh: Refresh = True,
+                   progress: bool | None = None) -> Records:
+    """:meth:`Spotify.playlist_items` on the default client."""
+    return default_client().playlist_items(playlist, refresh=refresh, progress=progress)

@@ -36,6 +36,10 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "user-modify-playback-state",
     "playlist-read-private",
     "user-read-private",
+    "playlist-read-collaborative",
+    "user-library-read",
+    "user-top-read",
+    "user-follow-read",
 )
 
 #: Every key spotkit reads, with what it means (the source of `.env.example`).
@@ -47,6 +51,7 @@ ENV_KEYS: dict[str, str] = {
     "SPOTKIT_ACCOUNTS_URL": f"Spotify's accounts service (default {DEFAULT_ACCOUNTS_URL})",
     "SPOTKIT_API_URL": f"Spotify's Web API (default {DEFAULT_API_URL})",
     "SPOTKIT_SCOPES": "space-separated scopes to request instead of the defaults",
+    "SPOTKIT_DATA_DIR": "where spotkit keeps its databases (default: the user's data folder)",
     "SPOTKIT_SANDBOX": "1: run the tutorials and `spotkit demo` on the sandbox even with credentials",
 }
 
@@ -61,7 +66,11 @@ def default_cache_path() -> Path:
 
 
 def default_data_dir() -> Path:
-    """The user's data directory for spotkit (history databases live here by default)."""
+    """Where spotkit keeps its databases (history, library cache): ``SPOTKIT_DATA_DIR`` when set,
+    else the user's data directory (e.g. ~/.local/share/spotkit)."""
+    override = os.environ.get("SPOTKIT_DATA_DIR", "").strip()
+    if override:
+        return Path(override).expanduser()
     from platformdirs import user_data_path
 
     return user_data_path(_APP_NAME)

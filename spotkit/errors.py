@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "Forbidden",
     "HistoryError",
+    "LibraryCacheError",
     "LoginCancelled",
     "LoginDenied",
     "LoginRequired",
@@ -21,6 +22,7 @@ __all__ = [
     "NetworkError",
     "NoActiveDevice",
     "NotFound",
+    "PlaylistNotReadable",
     "PortInUse",
     "PremiumRequired",
     "QuotaExceeded",
@@ -31,6 +33,7 @@ __all__ = [
     "StateMismatch",
     "TokenRequestError",
     "Unauthorized",
+    "UnavailableEndpoint",
 ]
 
 
@@ -138,6 +141,14 @@ class PremiumRequired(Forbidden):
     """403 PREMIUM_REQUIRED: player controls need a Spotify Premium account."""
 
 
+class PlaylistNotReadable(Forbidden):
+    """403 on a playlist's items: since 2026 only its owner or a collaborator may read them."""
+
+
+class UnavailableEndpoint(Forbidden):
+    """403 on an endpoint Spotify no longer serves to this app (development mode)."""
+
+
 class NotFound(SpotifyAPIError):
     """404: the resource does not exist."""
 
@@ -170,3 +181,7 @@ class ServerError(SpotifyAPIError):
 
 class HistoryError(SpotkitError):
     """The history database is locked, corrupt or from a newer spotkit; nothing was dropped."""
+
+
+class LibraryCacheError(SpotkitError):
+    """The library cache file cannot be opened, read or written; the message names it."""

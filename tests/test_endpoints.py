@@ -85,7 +85,7 @@ def test_progress_bar_only_past_a_few_pages(monkeypatch: pytest.MonkeyPatch) -> 
     class Bar:
         def __init__(self, **kwargs: Any) -> None:
             self.kwargs = kwargs
-            self.done = 0
+            self.done = kwargs.get("initial", 0)
             bars.append(self.__dict__)
 
         def update(self, n: int) -> None:
@@ -101,10 +101,15 @@ def test_progress_bar_only_past_a_few_pages(monkeypatch: pytest.MonkeyPatch) -> 
     assert len(bars) == 1 and bars[0]["done"] == 151 and bars[0]["closed"]
     list(iter_pages(FakeApi(400), "off", progress=False))
     assert len(bars) == 1
-    pages = iter_pages(FakeApi(1000), "stopped early")
+    pages = iter_pages(FakeApi(1000), "stopped after one page")
     next(pages)
     pages.close()
-    assert bars[-1]["done"] == 50 and bars[-1]["closed"]
+    assert len(bars) == 1  # a refresh that stops at the first page shows no bar
+    pages = iter_pages(FakeApi(1000), "stopped early")
+    next(pages)
+    next(pages)
+    pages.close()
+    assert bars[-1]["done"] == 100 and bars[-1]["closed"]
 
 
 @pytest.mark.parametrize("body", [None, [], {"items": "nope"}, {"wrapped": 1}])

@@ -2,6 +2,8 @@
 
 - :mod:`.profile`: ``GET /me``
 - :mod:`.player`: playback state, currently and recently played, playback control
+- :mod:`.library`: top items, saved tracks, albums, shows and episodes, followed artists
+- :mod:`.playlists`: the user's playlists and a playlist's items
 - :mod:`._base`: the :class:`~._base.Endpoint` declaration (method, path, scopes) and the call
 - :mod:`.paging`: offset and cursor paging, written once
 
@@ -12,7 +14,10 @@ transport and composes them.
 from __future__ import annotations
 
 from ._base import ENDPOINTS, Endpoint, EndpointGroup
+from .library import LibraryEndpoints
 from .player import PlayerEndpoints
+from .playlists import PlaylistEndpoints
 from .profile import ProfileEndpoints
 
-__all__ = ["ENDPOINTS", "Endpoint", "EndpointGroup", "PlayerEndpoints", "ProfileEndpoints"]
+__all__ = ["ENDPOINTS", "Endpoint", "EndpointGroup", "LibraryEndpoints", "PlayerEndpoints",
+           "PlaylistEndpoints", "ProfileEndpoints"]

@@ -11,15 +11,19 @@ Its key (``"GET /me/player"``) is derived, never spelled twice, and every declar
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from .paging import MAX_LIMIT, Page, iter_pages
 
 if TYPE_CHECKING:
     from ..http import ApiTransport
+    from ..library.cache import LibraryCache, LibraryClient
+
+_cache_lock = threading.Lock()
 
 __all__ = ["ENDPOINTS", "Endpoint", "EndpointGroup"]
 
@@ -55,6 +59,30 @@ class EndpointGroup:
 
     _http: ApiTransport
     _clock: Callable[[], datetime]
+    _library_cache: LibraryCache | None = None
+
+    @property
+    def library_cache(self) -> LibraryCache:
+        """The :class:`~spotkit.library.cache.LibraryCache` the library reads go through, opened
+        on first use in spotkit's data folder; assign another one (e.g. in a temporary folder)."""
+        cache = self._library_cache
+        if cache is None:
+            with _cache_lock:
+                if self._library_cache is None:
+                    from ..library.cache import LibraryCache
+
+                    self._library_cache = LibraryCache()
+                cache = self._library_cache
+        return cache
+
+    @library_cache.setter
+    def library_cache(self, cache: LibraryCache) -> None:
+        self._library_cache = cache
+
+    def _reader(self) -> LibraryClient:
+        """This client as the library cache uses it: `Spotify` composes every group, so it has
+        every read the cache needs."""
+        return cast("LibraryClient", self)
 
     def _call(self, endpoint: Endpoint, *, path: str | None = None,
               params: Mapping[str, Any] | None = None, json_body: Any = None) -> Any:
@@ -65,16 +93,18 @@ class EndpointGroup:
 
     def _pages(self, endpoint: Endpoint, *, path: str | None = None,
                params: Mapping[str, str] | None = None, wrapper: str | None = None,
-               limit: int = MAX_LIMIT, progress: bool | None = None) -> Iterator[Page]:
-        """The pages of a paged `endpoint` (see :mod:`spotkit.endpoints.paging`)."""
+               limit: int = MAX_LIMIT, progress: bool | None = None,
+               what: str | None = None) -> Iterator[Page]:
+        """The pages of a paged `endpoint` (see :mod:`spotkit.endpoints.paging`); `what` names
+        the read in a progress bar and errors."""
         return iter_pages(lambda query: self._call(endpoint, path=path, params=query),
-                          endpoint.key, params=params, wrapper=wrapper, limit=limit,
+                          what or endpoint.key, params=params, wrapper=wrapper, limit=limit,
                           progress=progress)
 
     def _all_items(self, endpoint: Endpoint, *, path: str | None = None,
                    params: Mapping[str, str] | None = None, wrapper: str | None = None,
-                   progress: bool | None = None) -> list[Any]:
+                   progress: bool | None = None, what: str | None = None) -> list[Any]:
         """Every raw item of a paged `endpoint`, read with the largest limit."""
-        return [item for page in self._pages(endpoint, path=path, params=params,
-                                             wrapper=wrapper, progress=progress)
+        return [item for page in self._pages(endpoint, path=path, params=params, wrapper=wrapper,
+                                             progress=progress, what=what)
                 for item in page.items]

@@ -82,15 +82,11 @@ def iter_pages(fetch: Callable[[Mapping[str, str]], object], what: str, *,
     query: Query = {**(params or {}), "limit": str(check_limit(limit))}
     asked = {tuple(sorted(query.items()))}
     bar: Any = None
+    done = 0
     try:
         while True:
             page = read_page(fetch(query), what, wrapper)
-            if bar is None and progress is not False and page.total is not None:
-                pages = math.ceil(page.total / limit)
-                if progress or pages > PROGRESS_PAGES:
-                    from tqdm.auto import tqdm
-
-                    bar = tqdm(total=page.total, desc=what, unit=" items", leave=False)
+            done += len(page.items)
             if bar is not None:
                 bar.update(len(page.items))
             yield page
@@ -101,6 +97,12 @@ def iter_pages(fetch: Callable[[Mapping[str, str]], object], what: str, *,
                 return
             asked.add(key)
             query = page.next_query
+            # the bar starts with the second page: a reader that stops after one shows none
+            if bar is None and progress is not False and page.total is not None and (
+                    progress or math.ceil(page.total / limit) > PROGRESS_PAGES):
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=page.total, initial=done, desc=what, unit=" items", leave=False)
     finally:
         if bar is not None:
             bar.close()

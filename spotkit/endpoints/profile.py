@@ -25,3 +25,17 @@ class ProfileEndpoints(EndpointGroup):
         if not isinstance(body, dict):
             raise MalformedResponse("Spotify sent no user profile for GET /me.")
         return body
+
+    def library_user(self) -> str:
+        """The user the library cache keys by: the logged-in user of the token source when it
+        knows (no call), else the ``id`` of :meth:`me` (one call, remembered)."""
+        user = getattr(self, "_library_user", None)
+        if isinstance(user, str):
+            return user
+        user = getattr(self._http.auth, "user_id", None)
+        if not isinstance(user, str) or not user:
+            user = self.me().get("id")
+            if not isinstance(user, str) or not user:
+                raise MalformedResponse("Spotify sent a user profile without an id for GET /me.")
+        self._library_user = user
+        return user
