@@ -159,6 +159,53 @@ def _reset_log(state: SandboxState, req: Request) -> Response:
     return _ok()
 
 
+def _library(state: SandboxState, req: Request) -> Response:
+    return _ok(state.library.summary())
+
+
+def _uris(data: dict[str, Any]) -> list[str]:
+    uris = data.get("uris")
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        raise ValueError("uris must be a list of Spotify URIs")
+    return uris
+
+
+def _library_save(state: SandboxState, req: Request) -> Response:
+    added = state.library.save(_uris(_body(req)), state.player.sync())
+    return _ok({"added": added})
+
+
+def _library_remove(state: SandboxState, req: Request) -> Response:
+    return _ok({"removed": state.library.remove(_uris(_body(req)))})
+
+
+def _playlist_edit(state: SandboxState, req: Request) -> Response:
+    data = _body(req)
+    playlist = state.library.edit_playlist(
+        str(data.get("id")), add=data.get("add") or [], remove=data.get("remove") or [],
+        name=data.get("name"), now_ms=state.player.sync())
+    return _ok({"id": playlist.id, "snapshot_id": playlist.snapshot_id,
+                "items": len(playlist.entries)})
+
+
+def _latency(state: SandboxState, req: Request) -> Response:
+    """{"seconds": 0.15, "path": "/v1/me/tracks"} (path defaults to every /v1 endpoint);
+    DELETE clears them all."""
+    if req.method == "DELETE":
+        state.latency.clear()
+        return _ok()
+    data = _body(req)
+    seconds = float(data.get("seconds", 0))
+    path = str(data.get("path") or "/v1/")
+    if not 0 <= seconds <= 30 or not path.startswith("/"):
+        raise ValueError("seconds must be 0-30 and path an absolute path prefix")
+    if seconds:
+        state.latency[path] = seconds
+    else:
+        state.latency.pop(path, None)
+    return _ok(dict(state.latency))
+
+
 def _history(state: SandboxState, req: Request) -> Response:
     state.player.sync()
     return _ok([p.as_dict() for p in state.player.history])
@@ -180,6 +227,12 @@ ROUTES: dict[tuple[str, str], _Handler] = {
     ("POST", "/_sandbox/user"): _user,
     ("POST", "/_sandbox/clock"): _clock,
     ("GET", "/_sandbox/history"): _history,
+    ("GET", "/_sandbox/library"): _library,
+    ("POST", "/_sandbox/library/save"): _library_save,
+    ("POST", "/_sandbox/library/remove"): _library_remove,
+    ("POST", "/_sandbox/playlists/edit"): _playlist_edit,
+    ("POST", "/_sandbox/latency"): _latency,
+    ("DELETE", "/_sandbox/latency"): _latency,
 }
 
 

@@ -55,8 +55,11 @@ def dispatch(state: SandboxState, req: Request, wait: Callable[[float], object])
     started = time.perf_counter()
     with state.lock:
         fault = state.faults.take(req.method, req.path)
+        latency = state.latency_for(req.path) if state.latency else 0.0
     if fault is not None and fault.delay > 0:
         wait(fault.delay)  # outside the lock: other requests carry on meanwhile
+    if latency > 0:
+        wait(latency)  # Spotify's round trip, injected per endpoint
     with state.lock:
         response = fault.response() if fault is not None else None
         if response is None:

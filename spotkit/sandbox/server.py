@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from . import admin
 from .app import dispatch
 from .faults import Fault
+from .library import LibraryOptions
 from .state import DEFAULT_REDIRECT_URIS, Config, SandboxState
 from .wire import Request, Response, api_error
 
@@ -182,6 +183,8 @@ class Sandbox:
         app_name: str = "spotkit (sandbox)",
         display_name: str = "Sandy Box",
         seed: int | None = None,
+        saved_tracks: int = 1500,
+        playlists: int = 40,
     ) -> None:
         if host not in LOOPBACK_HOSTS:
             raise ValueError(f"the sandbox binds loopback only ({' or '.join(LOOPBACK_HOSTS)})")
@@ -195,6 +198,7 @@ class Sandbox:
             auto_consent=auto_consent, playing=playing, legacy_fields=legacy_fields,
             client_id=client_id, client_secret=client_secret, app_name=app_name,
             display_name=display_name, seed=seed,
+            library=LibraryOptions(saved_tracks=saved_tracks, playlists=playlists),
             redirect_uris=tuple(redirect_uris) if redirect_uris is not None
             else DEFAULT_REDIRECT_URIS,
         )
@@ -428,6 +432,40 @@ class Sandbox:
 
         threading.Thread(target=run, daemon=True, name="spotkit-sandbox-browser").start()
         return None
+
+    # ---------------------------------------------------------------- the library
+    def library(self) -> dict[str, Any]:
+        """What the user's library holds: counts, saved track URIs (newest first), some unsaved
+        ones, and every playlist (id, owner, items, snapshot_id, readable)."""
+        with self._live.lock:
+            return self._live.library.summary()
+
+    def save_items(self, uris: Iterable[str]) -> int:
+        """Save tracks, albums, shows or episodes at the top of the library (added now)."""
+        with self._live.lock:
+            return self._live.library.save(list(uris), self._live.player.sync())
+
+    def remove_items(self, uris: Iterable[str]) -> int:
+        """Remove saved items from the library."""
+        with self._live.lock:
+            return self._live.library.remove(list(uris))
+
+    def edit_playlist(self, playlist_id: str, *, add: Iterable[str] = (),
+                      remove: Iterable[str] = (), name: str | None = None) -> str:
+        """Change a playlist as its owner would; returns its new snapshot_id."""
+        with self._live.lock:
+            return self._live.library.edit_playlist(
+                playlist_id, add=list(add), remove=list(remove), name=name,
+                now_ms=self._live.player.sync()).snapshot_id
+
+    def set_latency(self, seconds: float, path: str = "/v1/") -> None:
+        """Delay every answer under the path prefix `path` by `seconds` (0 removes it), as
+        Spotify's 100-300 ms round trips do."""
+        with self._live.lock:
+            if seconds:
+                self._live.latency[path] = seconds
+            else:
+                self._live.latency.pop(path, None)
 
     def state(self) -> dict[str, Any]:
         """What GET /_sandbox/state answers."""

@@ -12,6 +12,7 @@ from typing import Any
 from .accounts import Accounts, App
 from .catalogue import Catalogue, spotify_id
 from .faults import FaultQueue
+from .library import Library, LibraryOptions
 from .player import Clock, Player
 from .requestlog import RequestLog
 
@@ -43,6 +44,7 @@ class Config:
     display_name: str = "Sandy Box"
     redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS
     seed: int | None = None
+    library: LibraryOptions = field(default_factory=LibraryOptions)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,6 +87,22 @@ class SandboxState:
         self.faults = FaultQueue()
         self.log = RequestLog()
         self.started = time.time()
+        self._library: Library | None = None
+        # path prefix -> seconds every answer under it is delayed (longest prefix wins)
+        self.latency: dict[str, float] = {}
+
+    @property
+    def library(self) -> Library:
+        """The user's library, generated on first use (most sandboxes never read it)."""
+        if self._library is None:
+            self._library = Library(self.user["id"], self.user["display_name"],
+                                    self.player.sync(), self.config.seed, self.config.library)
+        return self._library
+
+    def latency_for(self, path: str) -> float:
+        """The injected delay of `path`: that of the longest matching prefix, else 0."""
+        best = max((p for p in self.latency if path.startswith(p)), key=len, default=None)
+        return self.latency[best] if best is not None else 0.0
 
     def user_view(self) -> dict[str, Any]:
         """The user as Sandbox.user shows it: id, display_name, product, images, ..."""

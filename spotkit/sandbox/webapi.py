@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
+from . import library_api
 from .accounts import AccessGrant
 from .catalogue import PLAYLIST_URI
 from .player import AD, Play
@@ -247,12 +248,29 @@ ROUTES: dict[str, dict[str, tuple[str | None, Handler]]] = {
     "/v1/me/player/pause": {"PUT": ("user-modify-playback-state", pause)},
     "/v1/me/player/next": {"POST": ("user-modify-playback-state", skip_next)},
     "/v1/me/player/previous": {"POST": ("user-modify-playback-state", skip_previous)},
+    **library_api.ROUTES,
 }
+#: Routes with an id in the path: (prefix, suffix) -> method -> (scope, handler).
+PATTERN_ROUTES: dict[tuple[str, str], dict[str, tuple[str | None, Handler]]] = {
+    **library_api.PATTERN_ROUTES,
+}
+
+
+def _methods(path: str) -> dict[str, tuple[str | None, Handler]] | None:
+    methods = ROUTES.get(path)
+    if methods is not None:
+        return methods
+    for (prefix, suffix), routed in PATTERN_ROUTES.items():
+        if path.startswith(prefix) and path.endswith(suffix):
+            middle = path[len(prefix):len(path) - len(suffix)]
+            if middle and "/" not in middle:
+                return routed
+    return None
 
 
 def handle(state: SandboxState, req: Request) -> Response:
     """Answer one /v1 request (the caller holds the state lock)."""
-    methods = ROUTES.get(req.path)
+    methods = _methods(req.path)
     if methods is None:
         return api_error(404, "Service not found")
     route = methods.get(req.method)
