@@ -17,11 +17,15 @@ from urllib.parse import urlsplit
 
 import requests
 
+from spotkit.auth.cache import TokenCache
+from spotkit.auth.token import Token
+from spotkit.config import Settings, load_settings
 from spotkit.errors import MissingScope
 from spotkit.http import TokenSource
+from spotkit.sandbox import Sandbox
 
 __all__ = ["EXAMPLES", "Browser", "FakeTokens", "api_error", "example", "free_port",
-           "port_is_free"]
+           "port_is_free", "seed_login"]
 
 EXAMPLES = Path(__file__).parent / "data" / "examples"
 
@@ -117,3 +121,13 @@ class Browser:
     def __call__(self, url: str) -> None:
         self.callback_url = self.consent(url)
         self.page = self.session.get(self.callback_url, timeout=20)
+
+
+def seed_login(sb: Sandbox, scopes: list[str] | None = None) -> Settings:
+    """A cached login as `spotkit login` leaves it, from a token the sandbox minted (the
+    environment must point at `sb`, as the `spotkit_env` fixture does)."""
+    settings = load_settings()
+    assert settings.client_id == sb.client_id
+    token = Token.from_response(sb.issue_token(scopes))
+    TokenCache(settings.cache_path).save(sb.client_id, sb.user["id"], token)
+    return settings

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 import requests
+from fakes import seed_login
 
 from spotkit.auth.cache import TokenCache
-from spotkit.auth.token import Token
 from spotkit.auth.tokens import TokenManager
 from spotkit.cli import main
 from spotkit.client import Spotify
-from spotkit.config import Settings, load_settings
+from spotkit.config import load_settings
 from spotkit.errors import (
     LoginRequired,
     MalformedResponse,
@@ -37,15 +37,6 @@ from spotkit.sandbox import Sandbox
 
 NOW = "/v1/me/player/currently-playing"
 REFRESHES = "POST /api/token grant_type=refresh_token"
-
-
-def seed_login(sb: Sandbox, scopes: list[str] | None = None) -> Settings:
-    """A cached login as `spotkit login` leaves it, from a token the sandbox minted."""
-    settings = load_settings()
-    assert settings.client_id == sb.client_id
-    token = Token.from_response(sb.issue_token(scopes))
-    TokenCache(settings.cache_path).save(sb.client_id, sb.user["id"], token)
-    return settings
 
 
 @pytest.fixture

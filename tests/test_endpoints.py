@@ -98,7 +98,9 @@ def test_progress_bar_only_past_a_few_pages(monkeypatch: pytest.MonkeyPatch) -> 
     list(iter_pages(FakeApi(150), "three pages"))
     assert bars == []
     list(iter_pages(FakeApi(151), "four pages"))
-    assert len(bars) == 1 and bars[0]["done"] == 151 and bars[0]["closed"]
+    assert len(bars) == 1
+    assert bars[0]["done"] == 151
+    assert bars[0]["closed"]
     list(iter_pages(FakeApi(400), "off", progress=False))
     assert len(bars) == 1
     pages = iter_pages(FakeApi(1000), "stopped after one page")
@@ -109,7 +111,8 @@ def test_progress_bar_only_past_a_few_pages(monkeypatch: pytest.MonkeyPatch) -> 
     next(pages)
     next(pages)
     pages.close()
-    assert bars[-1]["done"] == 100 and bars[-1]["closed"]
+    assert bars[-1]["done"] == 100
+    assert bars[-1]["closed"]
 
 
 @pytest.mark.parametrize("body", [None, [], {"items": "nope"}, {"wrapped": 1}])
