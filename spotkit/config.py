@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_SCOPES",
     "ENV_KEYS",
     "Settings",
+    "check_port",
     "default_cache_path",
     "default_data_dir",
     "load_settings",
@@ -180,7 +181,8 @@ def load_settings(
     """
     source: dict[str, str] = {}
     if dotenv:
-        source.update(_read_dotenv(Path(".env") if dotenv is True else Path(dotenv)))
+        source.update(_read_dotenv(Path(".env")) if dotenv is True
+                      else _read_dotenv(Path(dotenv), explicit=True))
     source.update(os.environ if env is None else env)
 
     def pick(arg: str | None, key: str) -> str | None:
@@ -207,6 +209,9 @@ def load_settings(
                           "separated by spaces, e.g. 'user-read-currently-playing user-read-private'.")
 
     cache = cache_path if cache_path is not None else pick(None, "SPOTKIT_CACHE_PATH")
+    if cache and "\0" in os.fspath(cache):
+        raise ConfigError(f"SPOTKIT_CACHE_PATH {os.fspath(cache)!r} contains a NUL character; "
+                          "give a file path such as ~/.config/spotkit/tokens.json.")
     return Settings(
         client_id=pick(client_id, "SPOTIFY_CLIENT_ID"),
         client_secret=pick(client_secret, "SPOTIFY_CLIENT_SECRET"),
@@ -218,12 +223,44 @@ def load_settings(
     )
 
 
-def _read_dotenv(path: Path) -> dict[str, str]:
-    if not path.is_file():
+def _read_dotenv(relative: Path, explicit: bool = False) -> dict[str, str]:
+    """The settings in `path`. The default `./.env` is optional (a folder of that name, often a
+    virtualenv, is not a settings file); a file named explicitly must be a readable text file."""
+    import stat
+
+    path = relative.absolute()  # messages name the file wherever the user stands
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"The settings file {path} does not exist; check the path, or create "
+                              "it from .env.example.") from None
         return {}
+    except OSError as exc:
+        raise ConfigError(f"The settings file {path} cannot be read ({exc.strerror}); fix its "
+                          "permissions or remove it.") from None
+    if not stat.S_ISREG(mode):
+        if explicit:
+            raise ConfigError(f"The settings file {path} is not a file (a folder or a device); "
+                              "give the path of a .env file.")
+        return {}
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"The settings file {path} is not UTF-8 text (byte {exc.start}); save it "
+                          "as UTF-8, or remove it.") from None
+    except OSError as exc:
+        raise ConfigError(f"The settings file {path} cannot be read ({exc.strerror}); fix its "
+                          "permissions or remove it.") from None
+    if "\0" in text:
+        raise ConfigError(f"The settings file {path} contains NUL bytes, so it is not a .env "
+                          "text file; save it as plain text, or remove it.")
+    import io
+
     from dotenv import dotenv_values
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def _is_loopback_literal(host: str) -> bool:
@@ -235,14 +272,57 @@ def _is_loopback_literal(host: str) -> bool:
         return False
 
 
+def check_port(value: object, what: str, *, allow_zero: bool = False) -> int:
+    """`value` as a TCP port (1-65535; 0 too with `allow_zero`, meaning "any free port").
+
+    Raises:
+        ConfigError: naming `what` and the range, for anything else (bools, text, floats).
+    """
+    low = 0 if allow_zero else 1
+    port: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        port = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        port = int(value.strip())
+    if port is None or not low <= port <= 65535:
+        extra = " (0: any free port)" if allow_zero else ""
+        raise ConfigError(f"{what} {value!r} is not a port: use a whole number from {low} "
+                          f"to 65535{extra}.")
+    return port
+
+
+def _url_port(uri: str, what: str, example: str) -> int | None:
+    """The port of `uri` (None if it has none), refusing 0 and anything beyond 65535."""
+    netloc = urlsplit(uri).netloc.rpartition("@")[2]
+    host_end = netloc.rfind("]")
+    colon = netloc.rfind(":")
+    raw = netloc[colon + 1:] if colon > host_end else ""
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"{what} {uri!r} has port {raw!r}, which cannot work: a port is a whole "
+                          f"number from 1 to 65535; write e.g. {example}")
+    return int(raw)
+
+
 def validate_redirect_uri(uri: str) -> None:
-    """Apply Spotify's 2025 redirect URI rules, raising :class:`ConfigError` with the fix."""
+    """Apply Spotify's 2025 redirect URI rules, raising :class:`ConfigError` with the fix.
+
+    A port must be 1-65535: Spotify sends the browser to exactly the registered address, so port
+    0 ("any free port") cannot be registered and spotkit could not listen where Spotify redirects.
+    """
     try:
         parts = urlsplit(uri)
-        port = parts.port
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as exc:
-        raise ConfigError(f"SPOTIFY_REDIRECT_URI {uri!r} is not a valid URL ({exc}); "
-                          f"use e.g. {DEFAULT_REDIRECT_URI}") from None
+        if "out of range" not in str(exc):
+            raise ConfigError(f"SPOTIFY_REDIRECT_URI {uri!r} is not a valid URL ({exc}); "
+                              f"use e.g. {DEFAULT_REDIRECT_URI}") from None
+    netloc = parts.netloc
+    host_part = netloc[:netloc.rfind(":")] if netloc.rfind(":") > netloc.rfind("]") else netloc
+    example = f"{parts.scheme or 'http'}://{host_part or '127.0.0.1'}:8888{parts.path or '/callback'}"
+    port = _url_port(uri, "SPOTIFY_REDIRECT_URI", example + " (and register that exact URI in "
+                     "your app's settings)")
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host:
         raise ConfigError(f"SPOTIFY_REDIRECT_URI {uri!r} is not a valid http(s) URL; "
@@ -273,10 +353,13 @@ def _validate_base_url(url: str, key: str) -> str:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
+    except ValueError as exc:
+        if "out of range" in str(exc):
+            _url_port(url, key, "'http://127.0.0.1:8900'")
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{key} {url!r} is not an http(s) URL, e.g. 'http://127.0.0.1:8900'.")
+    _url_port(url, key, "'http://127.0.0.1:8900'")
     if parts.query or parts.fragment:
         raise ConfigError(f"{key} {url!r} must not have a query or fragment.")
     return url.rstrip("/")

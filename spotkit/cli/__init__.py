@@ -8,15 +8,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .. import __version__
 from ..errors import LoginRequired, SpotkitError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "port_argument"]
 
 # modules that add sub-commands, in the order `spotkit --help` lists them
 _COMMAND_MODULES = ("auth", "playback", "history", "sandbox", "demo", "doctor")
+
+
+def port_argument(allow_zero: bool = False) -> Callable[[str], int]:
+    """An argparse `type=` for a port flag: 1-65535 (0 too with `allow_zero`), else a usage error."""
+    from ..config import check_port
+    from ..errors import ConfigError
+
+    def parse(text: str) -> int:
+        try:
+            return check_port(text, "port", allow_zero=allow_zero)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = "port"  # argparse names the type in its message
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:

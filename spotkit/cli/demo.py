@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import load_settings
 from ..errors import ConfigError, SpotkitError
+from . import port_argument
 
 if TYPE_CHECKING:
     from ..widgets.poller import PlayerView
@@ -44,7 +45,7 @@ def register(sub: Any) -> None:
                    help="use the offline sandbox even when credentials are configured")
     p.add_argument("--speed", type=float, default=1.0,
                    help="the sandbox's time compression (default 1: real time)")
-    p.add_argument("--port", type=int, default=8890, help="JupyterLab's port (default 8890)")
+    p.add_argument("--port", type=port_argument(), default=8890, help="JupyterLab's port (default 8890)")
     p.add_argument("--notebooks", type=Path, default=None,
                    help="open the notebooks in this folder as they are (default: a clone's "
                         "notebooks/, else a copy of the tutorials in ./spotkit-tutorials)")

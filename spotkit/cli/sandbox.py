@@ -10,6 +10,8 @@ import threading
 from types import FrameType
 from typing import Any
 
+from . import port_argument
+
 __all__ = ["register", "run"]
 
 
@@ -21,7 +23,7 @@ def register(subparsers: Any) -> None:
                     "`export` lines into another shell (or a notebook's environment) to point "
                     "spotkit at it. Stop it with Ctrl-C.",
     )
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port_argument(allow_zero=True), default=0,
                         help="port to listen on (default: any free port)")
     parser.add_argument("--speed", type=float, default=1.0,
                         help="clock speed factor: 60 plays a 3-minute track in 3 seconds")

@@ -70,8 +70,8 @@ def redirect_uri_allowed(uri: str, registered: Iterable[str]) -> bool:
         port = got.port
     except ValueError:
         return False
-    if not host or host == "localhost" or got.fragment:
-        return False
+    if not host or host == "localhost" or got.fragment or port == 0:
+        return False  # nothing can listen on port 0: Spotify refuses it as well
     if got.scheme != "https" and not (got.scheme == "http" and host in _LOOPBACK):
         return False
     for reg in registered:

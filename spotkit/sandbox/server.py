@@ -190,6 +190,15 @@ class Sandbox:
             raise ValueError(f"the sandbox binds loopback only ({' or '.join(LOOPBACK_HOSTS)})")
         if speed <= 0:
             raise ValueError("speed must be positive")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port {port!r} is not a port: use 1-65535, or 0 for any free port")
+        for uri in redirect_uris or ():
+            try:
+                registered_port = urlsplit(uri).port
+            except ValueError:
+                registered_port = -1
+            if registered_port is not None and not 1 <= registered_port <= 65535:
+                raise ValueError(f"redirect URI {uri!r}: a port must be 1-65535 (or none, for any)")
         self._host = host
         self._port = port
         self._config = Config(
