@@ -16,7 +16,7 @@ from ..errors import LoginRequired, SpotkitError
 __all__ = ["build_parser", "main", "port_argument"]
 
 # modules that add sub-commands, in the order `spotkit --help` lists them
-_COMMAND_MODULES = ("auth", "playback", "history", "sandbox", "demo", "doctor")
+_COMMAND_MODULES = ("auth", "playback", "library", "history", "sandbox", "demo", "doctor")
 
 
 def port_argument(allow_zero: bool = False) -> Callable[[str], int]:
