@@ -181,7 +181,7 @@ def test_unreadable_cache_is_a_clear_error(tmp_path: Path) -> None:
 def test_unreadable_cache_reports_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "tokens.json"
     path.mkdir()  # a directory where the file should be: unreadable for everyone, root included
-    with pytest.raises(CacheCorrupt, match="cannot be read"):
+    with pytest.raises(CacheCorrupt, match="is a folder, not a file"):
         TokenCache(path).load("cid")
 
 

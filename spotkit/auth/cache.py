@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 __all__ = ["CACHE_VERSION", "CachedLogin", "TokenCache"]
 
 CACHE_VERSION = 1
+_MAX_BYTES = 4 << 20  # thousands of logins fit in 4 MiB; a bigger file is not a token cache
+_warned_shared: set[Path] = set()  # warn about a readable cache once per process, not per read
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class TokenCache:
             return None
         try:
             token = Token.from_json(raw)
+        except OverflowError:  # an integer beyond any float, e.g. expires_at: 1e400 written out
+            raise self._corrupt("a token entry's expires_at is out of range") from None
         except ValueError as exc:
             raise self._corrupt(str(exc)) from None
         name = raw.get("display_name")
@@ -152,6 +156,8 @@ class TokenCache:
             try:
                 data = self._read()
             except CacheCorrupt:
+                if not self.path.is_file():
+                    raise  # a folder or device where the file should be: the user decides
                 self._move_aside()
                 data = _empty()
             client = data["clients"].setdefault(client_id, {"current": None, "users": {}})
@@ -200,22 +206,25 @@ class TokenCache:
             f"{self.path.name}.corrupt-<time>).")
 
     def _read(self) -> dict[str, Any]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
+        raw = self._read_bytes()
+        if raw is None:
             return _empty()
-        except OSError as exc:
-            raise self._corrupt(f"it cannot be read: {exc.strerror or type(exc).__name__}") from None
         self._warn_if_shared()
+        if not raw.strip():
+            raise self._corrupt("it is empty")
         try:
             data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except UnicodeDecodeError:
+            raise self._corrupt("it is not UTF-8 text") from None
+        except RecursionError:
+            raise self._corrupt("its JSON is nested too deeply") from None
+        except ValueError:
             raise self._corrupt("it is not valid JSON") from None
         if not isinstance(data, dict):
             raise self._corrupt("it is not a JSON object")
         version = data.get("version")
-        if version != CACHE_VERSION:
-            if isinstance(version, int) and version > CACHE_VERSION:
+        if isinstance(version, bool) or version != CACHE_VERSION:
+            if isinstance(version, int) and not isinstance(version, bool) and version > CACHE_VERSION:
                 raise self._corrupt(f"it was written by a newer spotkit (format {version})")
             raise self._corrupt("it has no known format version")
         clients = data.get("clients")
@@ -227,12 +236,40 @@ class TokenCache:
                 raise self._corrupt("a client entry is malformed")
         return data
 
+    def _read_bytes(self) -> bytes | None:
+        """The file's bytes; None if there is no file. Anything but a regular file of a sane size
+        is refused before it is opened (a FIFO would block the read forever)."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._corrupt(f"it cannot be read: {exc.strerror or type(exc).__name__}") from None
+        if stat.S_ISDIR(info.st_mode):
+            raise CacheCorrupt(
+                f"The token cache path {self.path} is a folder, not a file. Move it away or set "
+                "SPOTKIT_CACHE_PATH to a file path, then run `spotkit login`.")
+        if not stat.S_ISREG(info.st_mode):
+            raise CacheCorrupt(
+                f"The token cache path {self.path} is not a regular file (a device, pipe or "
+                "socket). Remove it or set SPOTKIT_CACHE_PATH to a file path, then run "
+                "`spotkit login`.")
+        if info.st_size > _MAX_BYTES:
+            raise self._corrupt(f"it is {info.st_size} bytes, far more than a token cache holds")
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None  # removed meanwhile (a logout in another process)
+        except OSError as exc:
+            raise self._corrupt(f"it cannot be read: {exc.strerror or type(exc).__name__}") from None
+
     def _warn_if_shared(self) -> None:
         if sys.platform == "win32":
             return
         with contextlib.suppress(OSError):
             mode = stat.S_IMODE(self.path.stat().st_mode)
-            if mode & 0o077:
+            if mode & 0o077 and self.path not in _warned_shared:
+                _warned_shared.add(self.path)
                 logger.warning("the token cache %s is readable by others (mode %o); spotkit "
                                "rewrites it 0600 on the next save, or run: chmod 600 %s",
                                self.path, mode, self.path)

@@ -7,6 +7,7 @@ with status 1; Ctrl-C exits with 130. Nobody sees a traceback for a failure we f
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..logs import enable_debug_logging
 
         enable_debug_logging()
+        warnings = None
+    else:
+        warnings = _show_warnings()
     try:
         return int(args.func(args) or 0)
     except LoginRequired as exc:
@@ -74,3 +78,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0  # `spotkit recent | head` closed the pipe: not an error
+    finally:
+        if warnings is not None:
+            logging.getLogger("spotkit").removeHandler(warnings)
+
+
+def _show_warnings() -> logging.Handler:
+    """Print spotkit's warnings (a token cache others can read, ...) on stderr without -v."""
+    from ..logs import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("spotkit: warning: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.getLogger("spotkit").addHandler(handler)
+    return handler
