@@ -161,12 +161,13 @@ def sandbox_requested(settings: Settings) -> bool:
 
 def sandbox_env(sb: Sandbox, data_dir: Path) -> dict[str, str]:
     """The environment that points spotkit (here or in a child process) at `sb`, with a private
-    token cache in `data_dir`."""
+    token cache and data folder (history, library cache) in `data_dir`."""
     return {
         **sb.env,
         # a free port of our own: 8888 is often taken by Jupyter itself
         "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{_free_port()}/callback",
         "SPOTKIT_CACHE_PATH": str(data_dir / "tokens.json"),
+        "SPOTKIT_DATA_DIR": str(data_dir),
     }
 
 

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SANITIZE = NOTEBOOKS / "sanitize.cfg"
-TUTORIALS = ("01-login", "02-now-playing", "03-history", "04-your-data-export")
+TUTORIALS = ("01-login", "02-now-playing", "03-history", "04-your-data-export", "05-your-library")
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 MAX_BYTES = 600_000

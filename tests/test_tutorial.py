@@ -42,6 +42,8 @@ def test_without_credentials_it_starts_a_sandbox_and_logs_in(capsys: pytest.Capt
     assert counts.get("POST /api/token grant_type=authorization_code") == 1
     # the token cache lives in the session's own folder, never the user's real one
     assert Path(os.environ["SPOTKIT_CACHE_PATH"]).parent == session.data_dir
+    # and so do the library cache and the default history
+    assert Path(os.environ["SPOTKIT_DATA_DIR"]) == session.data_dir
     assert qs.quickstart(quiet=True) is session
     session.close()
     assert not session.data_dir.exists()  # tokens and exports go with the sandbox
