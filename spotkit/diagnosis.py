@@ -64,6 +64,9 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "play, pause, next, previous": ("user-modify-playback-state",),
     "the history logger": ("user-read-recently-played",),
     "your playlists": ("playlist-read-private",),
+    "saved tracks, albums and shows": ("user-library-read",),
+    "top tracks and artists": ("user-top-read",),
+    "followed artists": ("user-follow-read",),
 }
 _CONTROLS = "play, pause, next, previous"
 
