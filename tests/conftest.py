@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -29,3 +30,20 @@ def mocked() -> Iterator[responses.RequestsMock]:
 @pytest.fixture
 def tokens() -> FakeTokens:
     return FakeTokens()
+
+
+@pytest.fixture
+def thread_errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
+    """Exceptions that end a thread during the test, for the test to assert on.
+
+    pytest only warns about an exception in a thread, so a test whose checks run in a thread
+    (a fake browser, a callback) passes even when they fail, unless it looks here.
+    """
+    errors: list[BaseException] = []
+
+    def record(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            errors.append(args.exc_value)
+
+    monkeypatch.setattr(threading, "excepthook", record)
+    return errors

@@ -264,37 +264,58 @@ def test_lock_timeout_is_a_clear_error(tmp_path: Path) -> None:
 # --- crash safety --------------------------------------------------------------------------------
 
 # A helper process imports spotkit once, then forks one writer per trial (a fresh interpreter per
-# trial would spend most of the test starting Python). Each writer saves in a loop until killed.
+# trial would spend most of the test starting Python). Writer `t` saves tokens "access-t-n" in a
+# loop until killed; the helper answers a spawn once the writer has saved its first token, so the
+# kill lands among saves, not before the first. A writer that stops for any other reason (a save
+# that raised) exits 3, and the helper reports how each writer ended, so a failing save cannot pass
+# for a killed one.
 _SPAWNER = textwrap.dedent("""
-    import os, sys, time
+    import os, sys, time, traceback
+    import filelock  # what the first save would import: loaded once here, before the forks
     from spotkit.auth.cache import TokenCache
     from spotkit.auth.token import Token
     scope = tuple(f"scope-{i}" for i in range(40))  # a few KB per write
     for line in sys.stdin:
-        if line.strip() == "kill":
+        command, trial = line.split()
+        if command == "kill":
             os.kill(pid, 9)  # SIGKILL: no cleanup, no finally
-            os.waitpid(pid, 0)
-            print("killed", flush=True)
+            _, status = os.waitpid(pid, 0)
+            killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == 9
+            print("killed" if killed else f"exited {os.waitstatus_to_exitcode(status)}", flush=True)
             continue
+        first_save, saved = os.pipe()
         pid = os.fork()
         if pid == 0:
-            cache = TokenCache(sys.argv[1])
-            n = 0
             try:
+                cache = TokenCache(sys.argv[1])
+                n = 0
                 while True:
                     n += 1
-                    cache.save("cid", "alice",
-                               Token(f"access-{n}", f"refresh-{n}", scope, time.time() + 3600))
-            finally:
-                os._exit(0)
+                    cache.save("cid", "alice", Token(f"access-{trial}-{n}", f"refresh-{trial}-{n}",
+                                                     scope, time.time() + 3600))
+                    if n == 1:
+                        os.write(saved, b"1")
+            except BaseException:
+                traceback.print_exc()
+                os._exit(3)
+        os.close(saved)
+        os.read(first_save, 1)  # b"" if the writer died before its first save
+        os.close(first_save)
         print(pid, flush=True)
 """)
+
+
+def _version(token: Token) -> tuple[int, int]:
+    """(trial, n) of a token a writer saved; (-1, 0) for the seed token."""
+    parts = token.access_token.split("-")
+    return (int(parts[1]), int(parts[2])) if len(parts) == 3 else (-1, 0)
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not POSIX or not hasattr(os, "fork"), reason="SIGKILL and fork")
 def test_sigkill_while_writing_never_leaves_a_partial_file(tmp_path: Path) -> None:
-    """A writer killed at a random moment, many times: the cache is always one whole token.
+    """A writer killed at a random moment, many times: the cache is always one whole token, never
+    older than the last one read, and the writers really wrote.
 
     Temp-file policy: a killed writer may leave its `.tokens.json.<pid>.<rand>.tmp`; the next
     writer (holding the lock) deletes it, so at most one leftover exists at any time.
@@ -303,24 +324,25 @@ def test_sigkill_while_writing_never_leaves_a_partial_file(tmp_path: Path) -> No
     cache = TokenCache(path)
     cache.save("cid", "alice", tok(0, scope=("x",)))
     rng = random.Random(1234)
-    trials, leftovers_seen, versions = 50, 0, set()
+    trials, leftovers_seen = 50, 0
+    versions: list[tuple[int, int]] = []
     spawner = subprocess.Popen([sys.executable, "-c", _SPAWNER, str(path)],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert spawner.stdin is not None
     assert spawner.stdout is not None
     try:
-        for _ in range(trials):
-            spawner.stdin.write("spawn\n")
+        for trial in range(trials):
+            spawner.stdin.write(f"spawn {trial}\n")
             spawner.stdin.flush()
             int(spawner.stdout.readline())
-            time.sleep(rng.uniform(0.002, 0.03))
-            spawner.stdin.write("kill\n")
+            time.sleep(rng.uniform(0, 0.01))
+            spawner.stdin.write(f"kill {trial}\n")
             spawner.stdin.flush()
-            assert spawner.stdout.readline().strip() == "killed"  # dead and reaped
+            assert spawner.stdout.readline().strip() == "killed"  # by us, not by its own error
             token = cache.load("cid")  # parses: the whole file is there
             assert token is not None
             assert token.refresh_token == token.access_token.replace("access", "refresh")
-            versions.add(token.access_token)
+            versions.append(_version(token))
             assert mode(path) == 0o600
             assert set(json.loads(path.read_text())) == {"version", "clients"}
             leftovers = list(tmp_path.glob(".tokens.json.*.tmp"))
@@ -331,6 +353,14 @@ def test_sigkill_while_writing_never_leaves_a_partial_file(tmp_path: Path) -> No
     finally:
         spawner.stdin.close()
         spawner.wait(timeout=10)
+    # what was read never went back in time (a lost or reordered write would) ...
+    assert versions == sorted(versions), versions
+    # ... and never came from a later trial than the one just killed
+    assert all(t <= trial for (t, _), trial in zip(versions, range(trials), strict=True))
+    # the writers wrote: every trial reads its own writer's token (the first save came before the kill)
+    own = sum(t == trial for (t, _), trial in zip(versions, range(trials), strict=True))
+    assert own == trials, versions
     cache.save("cid", "alice", tok(1))  # the next write cleans up
     assert not list(tmp_path.glob(".tokens.json.*.tmp"))
-    print(f"{trials} SIGKILL trials, {leftovers_seen} killed mid-write, 0 corrupt files")
+    print(f"{trials} SIGKILL trials, {own} read their own writer's token, "
+          f"{leftovers_seen} killed mid-write, 0 corrupt files")

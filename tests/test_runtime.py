@@ -69,23 +69,35 @@ def test_open_in_browser_runs_in_a_daemon_thread(monkeypatch: pytest.MonkeyPatch
 def test_no_browser_here_opens_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     import webbrowser
 
-    monkeypatch.setattr(webbrowser, "open", lambda *a, **k: pytest.fail("opened a browser"))
+    opened: list[str] = []  # recorded, not failed in place: the opener runs in a thread
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url))
     monkeypatch.setattr(sys, "platform", "linux")
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
         monkeypatch.delenv(name, raising=False)
     assert _runtime.open_in_browser("http://127.0.0.1:1/") is None
+    for thread in threading.enumerate():
+        if thread.name == "spotkit-open-browser":
+            thread.join(2)
+    assert opened == []
 
 
-def test_a_broken_browser_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_browser_is_ignored(monkeypatch: pytest.MonkeyPatch,
+                                     thread_errors: list[BaseException]) -> None:
     import webbrowser
 
+    tried: list[str] = []
+
     def broken(url: str, new: int = 0) -> bool:
+        tried.append(url)
         raise webbrowser.Error("no runnable browser")
 
     monkeypatch.setattr(webbrowser, "open", broken)
     thread = _runtime.open_in_browser("http://x", force=True)
     assert thread is not None
     thread.join(2)
+    assert not thread.is_alive()
+    assert tried == ["http://x"]  # the broken browser was really tried...
+    assert thread_errors == []    # ...and its error ended nothing (pytest alone would only warn)
 
 
 class Owner:
