@@ -49,13 +49,14 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 class SandboxProcess:
     """`python -m spotkit sandbox` on a free loopback port, driven through its admin API."""
 
-    def __init__(self, speed: float = 1.0, *, start_timeout: float = 30.0) -> None:
+    def __init__(self, speed: float = 1.0, *, start_timeout: float = 30.0,
+                 extra_args: Sequence[str] = ()) -> None:
         self.speed = speed
         self.port = free_port()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "spotkit", "sandbox", "--port", str(self.port), "--speed",
-             str(speed)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+             str(speed), *extra_args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=self._stderr, env=clean_env(), cwd=tempfile.gettempdir())
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.http = requests.Session()

@@ -34,3 +34,20 @@ def test_run_quick_prints_the_table() -> None:
     assert all(line.rstrip().endswith("pass") for line in contention), out
     assert "not run" in out  # the skipped parts still have their rows
     assert "Python" in out
+
+
+def test_bench_library_runs_small_and_counts_calls() -> None:
+    """The library benchmark on a tiny library without latency: it runs, every client reads the
+    same saved tracks, and spotkit's second read is the two calls its cache needs."""
+    import json
+
+    script = RUN.parent / "bench_library.py"
+    done = subprocess.run([sys.executable, str(script), "--saved-tracks", "120", "--playlists", "4",
+                           "--latency", "0", "--json"], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL, check=False, cwd=RUN.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = {r["client"]: r["rounds"] for r in json.loads(done.stdout)["results"]}
+    assert set(results) == {"spotkit", "spotipy", "tekore"}
+    assert {rounds[0]["saved_tracks"] for rounds in results.values()} == {120}
+    assert results["spotkit"][1]["calls"] == 2  # one page of saved tracks, one of playlists
+    assert results["spotipy"][1]["calls"] == results["spotipy"][0]["calls"]

@@ -108,6 +108,10 @@ def test_another_users_playlist_items_are_forbidden(sb: Sandbox, s: requests.Ses
     assert get(sb, s, f"/playlists/{collaborative['id']}/items").status_code == 200
     assert get(sb, s, f"/playlists/{followed['id']}").status_code == 200  # the object is readable
     assert get(sb, s, "/playlists/nope/items").status_code == 404
+    # the deprecated path older clients use answers alike, and its next links keep it
+    assert get(sb, s, f"/playlists/{followed['id']}/tracks").status_code == 403
+    old = get(sb, s, f"/playlists/{collaborative['id']}/tracks", limit=1).json()
+    assert old["next"] is None or f"/playlists/{collaborative['id']}/tracks?" in old["next"]
 
 
 def test_one_playlist_holds_a_local_file_an_unavailable_track_and_an_episode(

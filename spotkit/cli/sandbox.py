@@ -34,6 +34,10 @@ def register(subparsers: Any) -> None:
                         help="the user has a free account (player commands answer 403)")
     parser.add_argument("--auto-consent", action="store_true",
                         help="skip the consent page, as for an app the user already approved")
+    parser.add_argument("--saved-tracks", type=int, default=1500, metavar="N",
+                        help="how many tracks the user's library holds (default 1500)")
+    parser.add_argument("--playlists", type=int, default=40, metavar="N",
+                        help="how many playlists the user has (default 40)")
     parser.set_defaults(func=run)
 
 
@@ -42,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.speed <= 0:
         print("spotkit: --speed must be positive", file=sys.stderr)
+        return 2
+    if not 0 <= args.saved_tracks <= 100_000 or not 0 <= args.playlists <= 1000:
+        print("spotkit: --saved-tracks must be 0-100000 and --playlists 0-1000", file=sys.stderr)
         return 2
     stop = threading.Event()
 
@@ -52,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         try:
             sandbox = Sandbox(port=args.port, speed=args.speed, host=args.host,
-                              premium=not args.free, auto_consent=args.auto_consent)
+                              premium=not args.free, auto_consent=args.auto_consent,
+                              saved_tracks=args.saved_tracks, playlists=args.playlists)
             sandbox.start()
         except OSError as exc:
             print(f"spotkit: cannot listen on port {args.port}: {exc.strerror or exc}",

@@ -18,7 +18,7 @@ from .paging import Page
 if TYPE_CHECKING:
     from ..library.cache import Refresh
 
-__all__ = ["PlaylistEndpoints", "PlaylistRef", "playlist_id"]
+__all__ = ["PlaylistEndpoints", "PlaylistRef", "not_readable", "playlist_id"]
 
 PlaylistRef = str | Mapping[str, Any]
 
@@ -48,13 +48,16 @@ def playlist_id(playlist: PlaylistRef) -> str:
                      f"{playlist!r:.120}")
 
 
-def _not_readable(error: Forbidden, pid: str) -> PlaylistNotReadable:
+def not_readable(pid: str, error: Forbidden | None = None) -> PlaylistNotReadable:
+    """The error for playlist `pid`'s items: Spotify's 403 `error`, or (None) the same 403
+    remembered by the library cache for an unchanged playlist."""
     return PlaylistNotReadable(
-        error.status,
+        403 if error is None else error.status,
         f"the items of playlist {pid} cannot be read: since 2026 Spotify gives a playlist's items "
         "only to its owner and collaborators. Copy it into a playlist of your own in the Spotify "
         "app (select all, Add to playlist > New playlist) and read that one",
-        error.reason, method=error.method, path=error.path)
+        None if error is None else error.reason,
+        method="GET", path=_ITEMS.format(playlist_id=pid) if error is None else error.path)
 
 
 class PlaylistEndpoints(EndpointGroup):
@@ -76,7 +79,7 @@ class PlaylistEndpoints(EndpointGroup):
         except Forbidden as error:
             if type(error) is not Forbidden:
                 raise
-            raise _not_readable(error, pid) from error
+            raise not_readable(pid, error) from error
 
     def read_playlist_items(self, playlist: PlaylistRef, *,
                             progress: bool | None = None) -> Records:

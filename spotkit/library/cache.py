@@ -8,7 +8,9 @@ How each kind is refreshed (``refresh=True``, the default):
   reusing the pages already fetched). Nothing new costs one call; k new ones ceil((k+1)/50).
 - Playlists: the list is read whole (one call per 50 playlists); a playlist's items are read again
   only when its ``snapshot_id`` changed. The snapshot is taken from the playlist record passed, or
-  the list this cache read in the last five minutes, else asked for (one call).
+  the list this cache read in the last five minutes, else asked for (one call). A playlist Spotify
+  refused (another user's, see :class:`~spotkit.errors.PlaylistNotReadable`) is remembered with
+  its snapshot too, and refused again without a call until it changes.
 - Top items and followed artists are read again, and kept with the time they were read.
 
 ``refresh=False`` reads the cache only (no call; never read gives zero records), ``refresh="full"``
@@ -27,7 +29,8 @@ from typing import Literal, Protocol
 
 from ..endpoints.library import SavedKind, TopKind, time_ranges
 from ..endpoints.paging import Page
-from ..endpoints.playlists import PlaylistRef, playlist_id
+from ..endpoints.playlists import PlaylistRef, not_readable, playlist_id
+from ..errors import PlaylistNotReadable
 from ..records import Record, Records, saved_record
 from .store import LibraryStore
 
@@ -37,6 +40,9 @@ Refresh = bool | Literal["full"]
 
 #: For how many seconds the playlist list this cache read vouches for a playlist's snapshot.
 LISTING_FRESH = 300.0
+
+# the snapshot a refused playlist is remembered at, so an unchanged one costs no call either
+_REFUSED = "refused:"
 
 _URI_KEY = {"tracks": "item_uri", "albums": "album_uri", "shows": "show_uri",
             "episodes": "episode_uri"}
@@ -217,16 +223,26 @@ class LibraryCache:
         refresh = check_refresh(refresh)
         pid = playlist_id(playlist)
         user, name = client.library_user(), f"playlist_items:{pid}"
+        head = self.store.head(user, name)
         if refresh is False:
+            if head is not None and (head[1] or "").startswith(_REFUSED):
+                raise not_readable(pid)
             return self._cached(user, name, "playlist_items")
         snapshot = self._known_snapshot(user, playlist, pid)
         if refresh is True:
             if snapshot is None:
                 snapshot = client.playlist_snapshot(pid)
-            head = self.store.head(user, name)
-            if snapshot is not None and head is not None and head[1] == snapshot:
-                return self._cached(user, name, "playlist_items")
-        records = client.read_playlist_items(pid, progress=progress)
+            if snapshot is not None and head is not None:
+                if head[1] == snapshot:
+                    return self._cached(user, name, "playlist_items")
+                if head[1] == _REFUSED + snapshot:
+                    raise not_readable(pid)  # refused at this very snapshot: asking again won't do
+        try:
+            records = client.read_playlist_items(pid, progress=progress)
+        except PlaylistNotReadable:
+            if snapshot is not None:
+                self.store.save(user, name, [], snapshot_id=_REFUSED + snapshot)
+            raise
         records.read_at = self.store.save(user, name, records, total=len(records),
                                           snapshot_id=snapshot)
         return records

@@ -119,6 +119,7 @@ class _Renderer:
                 t.id.encode()).hexdigest(), 16))[:7]}
         if self.legacy:
             body["available_markets"] = list(MARKETS)
+            body["preview_url"] = None
             if not simplified:
                 body["popularity"] = t.popularity
         return body
@@ -166,18 +167,29 @@ class _Renderer:
     def entry(self, e: Entry) -> dict[str, Any]:
         item: dict[str, Any] | None
         if e.local is not None:
+            # as Spotify sends a local file: nulls where the catalogue has ids and links
             name, artist, album, duration = e.local
-            item = {"album": {"name": album, "artists": [], "images": [], "type": "album"},
-                    "artists": [{"name": artist, "type": "artist"}], "duration_ms": duration,
-                    "explicit": False, "external_urls": {}, "is_local": True, "name": name,
-                    "type": "track", "uri": f"spotify:local:{artist}:{album}:{name}:{duration // 1000}"}
+            nothing: dict[str, Any] = {"external_urls": {}, "href": None, "id": None, "uri": None}
+            item = {
+                "album": {**nothing, "album_type": None, "artists": [], "available_markets": [],
+                          "images": [], "name": album, "release_date": None,
+                          "release_date_precision": None, "type": "album"},
+                "artists": [{**nothing, "name": artist, "type": "artist"}],
+                "available_markets": [], "disc_number": 0, "duration_ms": duration,
+                "episode": False, "explicit": False, "external_ids": {}, **nothing,
+                "is_local": True, "name": name, "popularity": 0, "preview_url": None,
+                "track": True, "track_number": 0, "type": "track",
+                "uri": f"spotify:local:{artist}:{album}:{name}:{duration // 1000}"}
         elif e.uri is None:
             item = None
         elif e.uri.startswith("spotify:episode:"):
-            item = self.episode(e.uri.rsplit(":", 1)[-1])
+            # in a playlist, Spotify flags which of the two an item is
+            item = {**self.episode(e.uri.rsplit(":", 1)[-1]), "episode": True, "track": False}
         else:
-            item = self.track(self.lib.tracks[e.uri.rsplit(":", 1)[-1]])
-        return {"added_at": _iso(e.added_at_ms),
+            item = {**self.track(self.lib.tracks[e.uri.rsplit(":", 1)[-1]]), "episode": False,
+                    "track": True}
+        return {"added_at": _iso(e.added_at_ms), "primary_color": None,
+                "video_thumbnail": {"url": None},
                 "added_by": {**self._links("user", e.added_by), "external_urls": {
                     "spotify": f"https://open.spotify.com/user/{e.added_by}"}},
                 "is_local": e.local is not None, "item": item, "track": item}
@@ -191,6 +203,7 @@ class _Renderer:
             "images": self.cat.images("lib-playlist:" + p.id, (640,)),
             "name": p.name,
             "owner": {**self._links("user", p.owner_id), "display_name": p.owner_name},
+            "primary_color": None,  # Spotify sends it, null for user playlists
             "public": p.public,
             "snapshot_id": p.snapshot_id,
             "items": ref,
@@ -320,7 +333,8 @@ def playlist_items(state: SandboxState, req: Request, grant: AccessGrant) -> Res
         return api_error(403, "You cannot read the items of a playlist you neither own nor "
                               "collaborate on")
     r = _Renderer(state, lib)
-    return _page(state, req, f"/playlists/{found.id}/items", found.entries, r.entry)
+    # next links keep the path asked for (/items, or the deprecated /tracks)
+    return _page(state, req, req.path.removeprefix("/v1"), found.entries, r.entry)
 
 
 # path -> method -> (scope needed or None, handler)
@@ -337,5 +351,7 @@ ROUTES: dict[str, dict[str, tuple[str | None, Handler]]] = {
 #: Routes with an id in the path: (prefix, suffix) -> method -> (scope, handler).
 PATTERN_ROUTES: dict[tuple[str, str], dict[str, tuple[str | None, Handler]]] = {
     ("/v1/playlists/", "/items"): {"GET": ("playlist-read-private", playlist_items)},
+    # deprecated in 2026 but still answered (older clients use it), with the same rules
+    ("/v1/playlists/", "/tracks"): {"GET": ("playlist-read-private", playlist_items)},
     ("/v1/playlists/", ""): {"GET": ("playlist-read-private", playlist)},
 }
