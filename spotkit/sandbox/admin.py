@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 from .accounts import SCOPES
 from .faults import fault_from_json
 from .player import AD
+from .ratelimit import RollingWindow
 from .state import SandboxState
 from .wire import Request, Response, json_response
 
-__all__ = ["handle", "mint_token", "refusal", "set_playing", "set_user", "snapshot"]
+__all__ = ["handle", "mint_token", "refusal", "set_playing", "set_rate_limit", "set_user",
+           "snapshot"]
 
 
 def mint_token(state: SandboxState, scopes: Iterable[str] | None = None) -> dict[str, Any]:
@@ -39,6 +41,11 @@ def set_user(state: SandboxState, product: str | None = None,
         state.user["product"] = product
     if display_name is not None:
         state.user["display_name"] = display_name
+
+
+def set_rate_limit(state: SandboxState, limit: int | None, window: float = 30.0) -> None:
+    """At most `limit` /v1 calls per rolling `window` seconds (None: no limit)."""
+    state.rate_limit = None if limit is None else RollingWindow(limit, window)
 
 
 def snapshot(state: SandboxState) -> dict[str, Any]:
@@ -206,6 +213,25 @@ def _latency(state: SandboxState, req: Request) -> Response:
     return _ok(dict(state.latency))
 
 
+def _rate_limit(state: SandboxState, req: Request) -> Response:
+    if req.method == "POST":
+        data = _body(req)
+        limit = data.get("limit")
+        set_rate_limit(state, None if limit is None else int(limit),
+                       float(data.get("window", 30.0)))
+    elif req.method == "DELETE":
+        set_rate_limit(state, None)
+    limiter = state.rate_limit
+    return _ok({"limit": None} if limiter is None else limiter.describe())
+
+
+def _catalogue(state: SandboxState, req: Request) -> Response:
+    tracks = _body(req).get("tracks")
+    if isinstance(tracks, bool) or not isinstance(tracks, int) or not 0 <= tracks <= 100_000:
+        raise ValueError("tracks must be a whole number from 0 to 100000")
+    return _ok({"tracks": state.catalogue.extend(tracks)})
+
+
 def _history(state: SandboxState, req: Request) -> Response:
     state.player.sync()
     return _ok([p.as_dict() for p in state.player.history])
@@ -233,6 +259,10 @@ ROUTES: dict[tuple[str, str], _Handler] = {
     ("POST", "/_sandbox/playlists/edit"): _playlist_edit,
     ("POST", "/_sandbox/latency"): _latency,
     ("DELETE", "/_sandbox/latency"): _latency,
+    ("GET", "/_sandbox/rate-limit"): _rate_limit,
+    ("POST", "/_sandbox/rate-limit"): _rate_limit,
+    ("DELETE", "/_sandbox/rate-limit"): _rate_limit,
+    ("POST", "/_sandbox/catalogue"): _catalogue,
 }
 
 

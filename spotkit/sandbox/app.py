@@ -47,6 +47,16 @@ def _route(state: SandboxState, req: Request) -> Response:
     return api_error(404, "Service not found")
 
 
+def _limited(state: SandboxState, req: Request) -> Response | None:
+    """A 429 when the rate limiter is on and this /v1 call would go over it."""
+    if state.rate_limit is None or not req.path.startswith("/v1/"):
+        return None
+    retry_after = state.rate_limit.admit()
+    if retry_after is None:
+        return None
+    return api_error(429, "API rate limit exceeded", headers={"Retry-After": str(retry_after)})
+
+
 def dispatch(state: SandboxState, req: Request, wait: Callable[[float], object]) -> Response:
     """Answer `req`. `wait(seconds)` sleeps for a delay fault (and returns early on shutdown)."""
     if req.path.startswith("/_sandbox/"):
@@ -63,7 +73,7 @@ def dispatch(state: SandboxState, req: Request, wait: Callable[[float], object])
     with state.lock:
         response = fault.response() if fault is not None else None
         if response is None:
-            response = _route(state, req)
+            response = _limited(state, req) or _route(state, req)
         grant_type = None
         if req.path == "/api/token" and req.method == "POST":
             value = req.form().get("grant_type")

@@ -45,6 +45,7 @@ def _hex_id(seed: str) -> str:
 class Artist:
     key: str
     name: str
+    genres: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -116,13 +117,13 @@ class Episode:
 
 
 ARTISTS: dict[str, Artist] = {a.key: a for a in (
-    Artist("boats", "The Paper Boats"),
-    Artist("nova", "Nova Lyre"),
-    Artist("mira", "Mira Okafor"),
-    Artist("juno", "Juno Vale"),
-    Artist("sundial", "DJ Sundial"),
-    Artist("olafur", "Ólafur Ragnarsson"),
-    Artist("kettle", "Kettle & Crane"),
+    Artist("boats", "The Paper Boats", ("indie pop", "dream pop")),
+    Artist("nova", "Nova Lyre", ("synthwave",)),
+    Artist("mira", "Mira Okafor", ("neo soul", "soul")),
+    Artist("juno", "Juno Vale", ("deep house",)),
+    Artist("sundial", "DJ Sundial", ("techno", "deep house")),
+    Artist("olafur", "Ólafur Ragnarsson", ("ambient", "nordic jazz")),
+    Artist("kettle", "Kettle & Crane"),  # no genres: Spotify has not classified every artist
 )}
 
 ALBUMS: dict[str, Album] = {a.key: a for a in (
@@ -201,7 +202,7 @@ def png(width: int, height: int, seed: str) -> bytes:
 # fields Spotify marked deprecated in 2026 for development-mode apps (see SCHEMAS.md)
 _DEPRECATED = {
     "track": ("available_markets", "linked_from", "popularity", "preview_url"),
-    "album": ("available_markets",),
+    "album": ("available_markets", "popularity"),
     "episode": ("audio_preview_url", "language"),
     "show": ("available_markets", "publisher"),
     "user": ("country", "email", "explicit_content", "followers", "product"),
@@ -217,8 +218,36 @@ class Catalogue:
         self.legacy_fields = legacy_fields
         self._images: dict[str, tuple[int, int, str]] = {}  # image id -> (width, height, seed)
         self._png_cache: dict[str, bytes] = {}
+        self.artists: dict[str, Artist] = dict(ARTISTS)
+        self.albums: dict[str, Album] = dict(ALBUMS)
         self.tracks_by_uri = {t.uri: t for t in TRACKS.values()}
         self.episodes_by_uri = {e.uri: e for e in EPISODES.values()}
+        self._tracks_by_album: dict[str, list[Track]] = {}
+        for t in TRACKS.values():
+            self._tracks_by_album.setdefault(t.album, []).append(t)
+        # single-item look-ups: id -> key (tracks: id -> uri)
+        self.artist_keys = {a.id: a.key for a in self.artists.values()}
+        self.album_keys = {a.id: a.key for a in self.albums.values()}
+        self.track_uris = {t.id: t.uri for t in TRACKS.values()}
+        self.generated = 0
+
+    def extend(self, tracks: int) -> list[str]:
+        """Grow the catalogue to `tracks` generated tracks (see :mod:`.generated`); their URIs."""
+        from .generated import generate
+
+        artists, albums, made = generate(tracks)
+        for artist in artists:
+            self.artists[artist.key] = artist
+            self.artist_keys[artist.id] = artist.key
+        for album in albums:
+            self.albums[album.key] = album
+            self.album_keys[album.id] = album.key
+        for track in made[self.generated:]:
+            self.tracks_by_uri[track.uri] = track
+            self.track_uris[track.id] = track.uri
+            self._tracks_by_album.setdefault(track.album, []).append(track)
+        self.generated = max(self.generated, tracks)
+        return [t.uri for t in made]
 
     # ---- lookup
     def duration_ms(self, uri: str) -> int | None:
@@ -226,7 +255,8 @@ class Catalogue:
         return item.duration_ms if item else None
 
     def album_tracks(self, album_id: str) -> list[str]:
-        return [t.uri for t in TRACKS.values() if ALBUMS[t.album].id == album_id]
+        key = self.album_keys.get(album_id)
+        return [t.uri for t in self._tracks_by_album.get(key, ())] if key else []
 
     # ---- images
     def images(self, seed: str, sizes: tuple[int, ...] = (640, 300, 64)) -> list[dict[str, Any]]:
@@ -247,8 +277,8 @@ class Catalogue:
         return self._png_cache[image_id]
 
     # ---- JSON objects
-    def _strip(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-        if not self.legacy_fields:
+    def _strip(self, kind: str, obj: dict[str, Any], dev_mode: bool = False) -> dict[str, Any]:
+        if dev_mode or not self.legacy_fields:
             for name in _DEPRECATED[kind]:
                 obj.pop(name, None)
         return obj
@@ -263,11 +293,11 @@ class Catalogue:
         }
 
     def artist(self, key: str) -> dict[str, Any]:
-        a = ARTISTS[key]
+        a = self.artists[key]
         return {**self._links("artist", "artists", a.id), "name": a.name}
 
-    def album(self, key: str) -> dict[str, Any]:
-        a = ALBUMS[key]
+    def album(self, key: str, dev_mode: bool = False) -> dict[str, Any]:
+        a = self.albums[key]
         return self._strip("album", {
             "album_type": a.album_type,
             "artists": [self.artist(k) for k in a.artists],
@@ -277,14 +307,14 @@ class Catalogue:
             "name": a.name,
             "release_date": a.release_date,
             "release_date_precision": a.release_date_precision,
-            "total_tracks": sum(1 for t in TRACKS.values() if t.album == key),
-        })
+            "total_tracks": len(self._tracks_by_album.get(key, ())),
+        }, dev_mode)
 
-    def track(self, uri: str) -> dict[str, Any]:
+    def track(self, uri: str, dev_mode: bool = False) -> dict[str, Any]:
         t = self.tracks_by_uri[uri]
         isrc = "QZSBX" + str(int(hashlib.sha256(t.key.encode()).hexdigest(), 16))[:7]
         return self._strip("track", {
-            "album": self.album(t.album),
+            "album": self.album(t.album, dev_mode),
             "artists": [self.artist(k) for k in t.artists],
             "available_markets": list(MARKETS),
             "disc_number": 1,
@@ -297,7 +327,44 @@ class Catalogue:
             "popularity": t.popularity,
             "preview_url": None,
             "track_number": t.track_number,
-        })
+        }, dev_mode)
+
+    # ---- single-item catalogue objects, as a development-mode app gets them since 2026
+    def full_album(self, key: str) -> dict[str, Any]:
+        """An AlbumObject (``GET /albums/{id}``): tracks, copyrights, external_ids, label."""
+        a = self.albums[key]
+        body = self.album(key, dev_mode=True)
+        tracks = [self._simple_track(t) for t in self._tracks_by_album.get(key, ())]
+        year = a.release_date[:4]
+        body.update(
+            tracks={"href": f"{self.api_url}/albums/{a.id}/tracks?offset=0&limit=50",
+                    "items": tracks, "limit": 50, "next": None, "offset": 0, "previous": None,
+                    "total": len(tracks)},
+            copyrights=[{"text": f"{year} {self.artists[a.artists[0]].name}", "type": "C"},
+                        {"text": f"{year} Sandbox Records", "type": "P"}],
+            external_ids={"upc": str(int(hashlib.sha256(a.key.encode()).hexdigest(), 16))[:12]},
+            genres=[],  # "always empty" (OpenAPI), kept as Spotify still sends it
+            label="Sandbox Records",
+        )
+        return body
+
+    def full_artist(self, key: str) -> dict[str, Any]:
+        """An ArtistObject (``GET /artists/{id}``): genres and images, no followers or popularity."""
+        a = self.artists[key]
+        return {**self._links("artist", "artists", a.id), "genres": list(a.genres),
+                "images": self.images("artist:" + a.key), "name": a.name}
+
+    def _simple_track(self, t: Track) -> dict[str, Any]:
+        return {
+            "artists": [self.artist(k) for k in t.artists],
+            "disc_number": 1,
+            "duration_ms": t.duration_ms,
+            "explicit": t.explicit,
+            **self._links("track", "tracks", t.id),
+            "is_local": False,
+            "name": t.name,
+            "track_number": t.track_number,
+        }
 
     def show(self, key: str) -> dict[str, Any]:
         s = SHOWS[key]
@@ -354,7 +421,7 @@ class Catalogue:
         return f"spotify:show:{SHOWS[self.episodes_by_uri[uri].show].id}"
 
     def track_album_context(self, uri: str) -> str:
-        return f"spotify:album:{ALBUMS[self.tracks_by_uri[uri].album].id}"
+        return f"spotify:album:{self.albums[self.tracks_by_uri[uri].album].id}"
 
     def user(self, user: dict[str, Any], scopes: frozenset[str] | None = None) -> dict[str, Any]:
         """A PrivateUserObject; email needs user-read-email, country/product user-read-private."""

@@ -21,7 +21,7 @@ from .library import Entry, LibAlbum, Library, LibTrack, Playlist
 from .state import SandboxState
 from .wire import Request, Response, api_error, json_response
 
-__all__ = ["PATTERN_ROUTES", "ROUTES", "Handler"]
+__all__ = ["PATTERN_ROUTES", "ROUTES", "Handler", "library_object"]
 
 Handler = Callable[[SandboxState, Request, AccessGrant], Response]
 _MAX_OFFSET = 100_000
@@ -239,6 +239,19 @@ def _page(state: SandboxState, req: Request, path: str, items: list[Any],
 
 def _library(state: SandboxState) -> Library:
     return state.library
+
+
+def library_object(state: SandboxState, kind: str, item_id: str) -> dict[str, Any] | None:
+    """A library track, album or artist as ``GET /{kind}s/{id}`` answers it; None if unknown."""
+    lib = state.library
+    render = _Renderer(state, lib)
+    if kind == "track" and item_id in lib.tracks:
+        return render.track(lib.tracks[item_id])
+    if kind == "album" and item_id in lib.albums:
+        return render.album(lib.albums[item_id], full=True)
+    if kind == "artist" and item_id in lib.artists:
+        return render.artist(item_id, full=True)
+    return None
 
 
 # ---------------------------------------------------------------- handlers

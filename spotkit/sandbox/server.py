@@ -476,6 +476,24 @@ class Sandbox:
             else:
                 self._live.latency.pop(path, None)
 
+    def set_rate_limit(self, limit: int | None, window: float = 30.0) -> None:
+        """Answer 429 (with Retry-After) to /v1 calls beyond `limit` per rolling `window`
+        seconds, as Spotify does; None switches the limit off."""
+        with self._live.lock:
+            admin.set_rate_limit(self._live, limit, window)
+
+    def rate_limit(self) -> dict[str, Any] | None:
+        """The limiter's figures (limit, window, in_window, admitted, refused), None when off."""
+        with self._live.lock:
+            limiter = self._live.rate_limit
+            return None if limiter is None else limiter.describe()
+
+    def grow_catalogue(self, tracks: int) -> list[str]:
+        """Make the catalogue hold `tracks` generated tracks (with albums and artists) beside the
+        curated ones; their URIs. For single-item look-ups, libraries and benchmarks."""
+        with self._live.lock:
+            return self._live.catalogue.extend(tracks)
+
     def state(self) -> dict[str, Any]:
         """What GET /_sandbox/state answers."""
         with self._live.lock:

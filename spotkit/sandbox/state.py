@@ -14,6 +14,7 @@ from .catalogue import Catalogue, spotify_id
 from .faults import FaultQueue
 from .library import Library, LibraryOptions
 from .player import Clock, Player
+from .ratelimit import RollingWindow
 from .requestlog import RequestLog
 
 __all__ = ["DEFAULT_REDIRECT_URIS", "Config", "SandboxState"]
@@ -85,6 +86,7 @@ class SandboxState:
             "followers": 0,
         }
         self.faults = FaultQueue()
+        self.rate_limit: RollingWindow | None = None  # off until switched on
         self.log = RequestLog()
         self.started = time.time()
         self._library: Library | None = None

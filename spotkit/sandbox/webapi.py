@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -238,6 +239,48 @@ def skip_previous(state: SandboxState, req: Request, grant: AccessGrant) -> Resp
     return _no_content()
 
 
+# ---------------------------------------------------------------- the catalogue, one item a call
+_BASE62_ID = re.compile(r"[0-9A-Za-z]{22}")
+
+
+_DEV_MODE_GONE = frozenset({"available_markets", "popularity", "followers", "linked_from",
+                            "preview_url"})
+
+
+def _dev_mode(value: Any) -> Any:
+    """`value` without the fields Spotify stopped sending development-mode apps in 2026."""
+    if isinstance(value, dict):
+        return {k: _dev_mode(v) for k, v in value.items() if k not in _DEV_MODE_GONE}
+    if isinstance(value, list):
+        return [_dev_mode(v) for v in value]
+    return value
+
+
+def _one(state: SandboxState, req: Request, kind: str, keys: dict[str, str],
+         render: Callable[[str], dict[str, Any]]) -> Response:
+    """A catalogue item (the curated and generated ones first, then the user's library's)."""
+    item_id = req.path.rsplit("/", 1)[-1]
+    if not _BASE62_ID.fullmatch(item_id):
+        return api_error(400, "Invalid base62 id")
+    key = keys.get(item_id)
+    body = render(key) if key is not None else library_api.library_object(state, kind, item_id)
+    if body is None:
+        return api_error(404, "Resource not found")
+    return json_response(200, _dev_mode(body))
+
+
+def one_track(state: SandboxState, req: Request, grant: AccessGrant) -> Response:
+    return _one(state, req, "track", state.catalogue.track_uris, state.catalogue.track)
+
+
+def one_album(state: SandboxState, req: Request, grant: AccessGrant) -> Response:
+    return _one(state, req, "album", state.catalogue.album_keys, state.catalogue.full_album)
+
+
+def one_artist(state: SandboxState, req: Request, grant: AccessGrant) -> Response:
+    return _one(state, req, "artist", state.catalogue.artist_keys, state.catalogue.full_artist)
+
+
 # path -> method -> (scope needed or None, handler)
 ROUTES: dict[str, dict[str, tuple[str | None, Handler]]] = {
     "/v1/me": {"GET": (None, me)},
@@ -253,6 +296,9 @@ ROUTES: dict[str, dict[str, tuple[str | None, Handler]]] = {
 #: Routes with an id in the path: (prefix, suffix) -> method -> (scope, handler).
 PATTERN_ROUTES: dict[tuple[str, str], dict[str, tuple[str | None, Handler]]] = {
     **library_api.PATTERN_ROUTES,
+    ("/v1/tracks/", ""): {"GET": (None, one_track)},
+    ("/v1/albums/", ""): {"GET": (None, one_album)},
+    ("/v1/artists/", ""): {"GET": (None, one_artist)},
 }
 
 
