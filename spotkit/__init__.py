@@ -24,7 +24,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "MissingScope", "NetworkError", "MalformedResponse", "SpotifyAPIError", "Unauthorized",
         "Forbidden", "PremiumRequired", "NotFound", "NoActiveDevice", "RateLimited", "QuotaExceeded",
         "ServerError", "HistoryError", "PlaylistNotReadable", "UnavailableEndpoint",
-        "LibraryCacheError",
+        "LibraryCacheError", "MetadataError",
     ),
     "spotkit.auth.login": ("login", "LoginFlow"),
     "spotkit.auth.token": ("Token",),
@@ -40,6 +40,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "spotkit.library": ("LibraryCache",),
     "spotkit.frames": ("to_frame",),
     "spotkit.history": ("HistoryLogger", "read_history"),
+    "spotkit.metadata": ("enrich", "EnrichHandle", "EnrichProgress", "MetadataCache", "Pacer"),
     "spotkit.widgets.login": ("login_button", "LoginButton"),
     "spotkit.widgets.now_playing": ("NowPlayingWidget",),
     "spotkit.tutorial": ("quickstart", "Quickstart"),
@@ -94,6 +95,7 @@ if TYPE_CHECKING:
         LoginRequired,
         LoginTimeout,
         MalformedResponse,
+        MetadataError,
         MissingScope,
         NetworkError,
         NoActiveDevice,
@@ -114,6 +116,7 @@ if TYPE_CHECKING:
     from .frames import to_frame
     from .history import HistoryLogger, read_history
     from .library import LibraryCache
+    from .metadata import EnrichHandle, EnrichProgress, MetadataCache, Pacer, enrich
     from .records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS, HistoryPage, Records
     from .tutorial import Quickstart, quickstart
     from .widgets.login import LoginButton, login_button

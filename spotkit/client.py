@@ -23,6 +23,7 @@ from ._values import Record
 from .config import Settings, load_settings
 from .endpoints import (
     ENDPOINTS,
+    CatalogueEndpoints,
     LibraryEndpoints,
     PlayerEndpoints,
     PlaylistEndpoints,
@@ -70,7 +71,8 @@ ENDPOINT_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 
 
-class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, PlaylistEndpoints):
+class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, PlaylistEndpoints,
+              CatalogueEndpoints):
     """A Spotify Web API client: one keep-alive Session, typed errors, flat records.
 
     Its endpoints are grouped by area in :mod:`spotkit.endpoints`.

@@ -18,6 +18,7 @@ __all__ = [
     "LoginRequired",
     "LoginTimeout",
     "MalformedResponse",
+    "MetadataError",
     "MissingScope",
     "NetworkError",
     "NoActiveDevice",
@@ -185,3 +186,7 @@ class HistoryError(SpotkitError):
 
 class LibraryCacheError(SpotkitError):
     """The library cache file cannot be opened, read or written; the message names it."""
+
+
+class MetadataError(SpotkitError):
+    """The metadata cache is locked, damaged or from a newer spotkit; nothing fetched was lost."""

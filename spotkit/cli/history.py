@@ -34,6 +34,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def register(subparsers: Any) -> None:
     from ..history.logger import DEFAULT_INTERVAL
 
@@ -87,6 +97,19 @@ def register(subparsers: Any) -> None:
     db_option(imp)
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.set_defaults(func=run_import)
+
+    enrich = commands.add_parser(
+        "enrich", help="fetch release dates, albums and genres of the tracks played",
+        description="Fetch the catalogue metadata (tracks, albums, artists) of every track in "
+                    "the history into spotkit's metadata cache, most-played first, paced under "
+                    "Spotify's rate limit. Stop it any time: the next run goes on from there.")
+    db_option(enrich)
+    enrich.add_argument("--limit", type=_count, default=None, metavar="N",
+                        help="fetch at most N items this time")
+    enrich.add_argument("--cache", type=Path, default=None, metavar="PATH",
+                        help="the metadata cache (default: metadata.sqlite3 in your user data "
+                             "folder)")
+    enrich.set_defaults(func=run_enrich)
 
     info = commands.add_parser("info", help="how many plays, from when, from where",
                                description="Summarise the history database.")
@@ -166,6 +189,24 @@ def run_import(args: argparse.Namespace) -> int:
     with _open(args) as history:
         result = history.import_export(args.files)
         print(f"Imported {result}; {len(history)} plays in {history.path}")
+    return 0
+
+
+def run_enrich(args: argparse.Namespace) -> int:
+    from ..metadata import Enrichment
+    from ..metadata.job import run_in_foreground
+
+    with _open(args) as history:
+        frame = history.to_frame()
+        job = Enrichment(frame, cache=args.cache, limit=args.limit)
+        run_in_foreground(job, progress=None)
+    progress = job.progress
+    tracks = frame["item_uri"].str.startswith("spotify:track:").sum() if len(frame) else 0
+    print(f"Fetched {progress.done} items ({progress.cached} were cached already"
+          + (f", {progress.rate_limited} rate-limited" if progress.rate_limited else "")
+          + f") for {tracks} track plays in {history.path}.")
+    if progress.left:
+        print(f"{progress.left} items left: run `spotkit history enrich` again to go on.")
     return 0
 
 

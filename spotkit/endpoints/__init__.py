@@ -4,6 +4,7 @@
 - :mod:`.player`: playback state, currently and recently played, playback control
 - :mod:`.library`: top items, saved tracks, albums, shows and episodes, followed artists
 - :mod:`.playlists`: the user's playlists and a playlist's items
+- :mod:`.catalogue`: single tracks, albums and artists
 - :mod:`._base`: the :class:`~._base.Endpoint` declaration (method, path, scopes) and the call
 - :mod:`.paging`: offset and cursor paging, written once
 
@@ -14,10 +15,11 @@ transport and composes them.
 from __future__ import annotations
 
 from ._base import ENDPOINTS, Endpoint, EndpointGroup
+from .catalogue import CatalogueEndpoints
 from .library import LibraryEndpoints
 from .player import PlayerEndpoints
 from .playlists import PlaylistEndpoints
 from .profile import ProfileEndpoints
 
-__all__ = ["ENDPOINTS", "Endpoint", "EndpointGroup", "LibraryEndpoints", "PlayerEndpoints",
-           "PlaylistEndpoints", "ProfileEndpoints"]
+__all__ = ["ENDPOINTS", "CatalogueEndpoints", "Endpoint", "EndpointGroup", "LibraryEndpoints",
+           "PlayerEndpoints", "PlaylistEndpoints", "ProfileEndpoints"]

@@ -384,6 +384,20 @@ class HistoryLogger:
                                 until=time_ms(until, "until"))
         return rows_to_frame(rows, columns)
 
+    def enrich(self, what: str | Iterable[str] = ("tracks", "albums", "artists"),
+               **options: Any) -> Any:
+        """:func:`spotkit.enrich` over :meth:`to_frame`: the history with release dates, album
+        ids, explicit flags, ISRCs, artist ids and genres, the most-played tracks fetched first.
+
+        Options are :func:`spotkit.enrich`'s (``limit``, ``background``, ``cache``, ...); the
+        logger's client is used unless ``client`` is given.
+        """
+        from ..metadata import enrich
+
+        if "client" not in options and hasattr(self._client, "catalogue_item"):
+            options["client"] = self._client
+        return enrich(self.to_frame(), what, **options)
+
     def export(self, path: str | os.PathLike[str], *, since: Moment = None, until: Moment = None,
                extended: bool = True, progress: bool | None = None) -> Path:
         """Write the history to CSV or Parquet (by extension; Parquet needs ``spotkit[parquet]``).
