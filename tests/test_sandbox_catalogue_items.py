@@ -174,3 +174,19 @@ def test_limit_through_the_admin_api(sb: Sandbox, s: requests.Session) -> None:
     assert requests.post(admin, json={"limit": 0}).status_code == 400
     assert requests.delete(admin).json() == {"limit": None}
     assert s.get(f"{sb.api_url}/me").status_code == 200
+
+
+def test_the_users_library_tracks_are_served_one_by_one_too(sb: Sandbox,
+                                                           s: requests.Session) -> None:
+    uri = sb.library()["saved_track_uris"][0]
+    track = s.get(f"{sb.api_url}/tracks/{_id(uri)}").json()
+    validate(track, "TrackObject", dev_mode=True)
+    assert track["uri"] == uri
+    assert DEPRECATED_2026.isdisjoint(track)
+    album = s.get(f"{sb.api_url}/albums/{track['album']['id']}").json()
+    validate(album, "AlbumObject", dev_mode=True)
+    assert DEPRECATED_2026.isdisjoint(album)
+    artist = s.get(f"{sb.api_url}/artists/{track['artists'][0]['id']}").json()
+    validate(artist, "ArtistObject", dev_mode=True)
+    assert isinstance(artist["genres"], list)
+    assert DEPRECATED_2026.isdisjoint(artist)

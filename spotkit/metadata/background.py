@@ -28,7 +28,7 @@ class EnrichHandle:
     """
 
     def __init__(self, job: Enrichment, progress: bool | None = None) -> None:
-        from ..widgets._runtime import start_daemon, stop_at_exit
+        from .._runtime import start_daemon, stop_at_exit
 
         self._job = job
         self._bar = _bar(progress, notebook_only=True)
@@ -43,6 +43,9 @@ class EnrichHandle:
         finally:
             if self._bar is not None:
                 self._bar.close()
+            from .._runtime import forget_at_exit
+
+            forget_at_exit(self)
 
     def __repr__(self) -> str:
         return f"<EnrichHandle {self.progress}>"
