@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from ._values import Record
+from .backoff import SharedBackoff
 from .config import Settings, load_settings
 from .endpoints import (
     ENDPOINTS,
@@ -79,33 +80,42 @@ class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, PlaylistEndpo
 
     `settings` default to :func:`~spotkit.config.load_settings` (``SPOTKIT_API_URL`` gives the
     base URL). `auth` is the token source, by default the auth layer's ``TokenManager`` over the
-    token cache. `timeout` is seconds, or (connect, read). A 429 is waited out only when its
-    Retry-After is at most `max_retry_wait` seconds; 5xx and network errors are retried `retries`
-    times with backoff. `clock` gives `fetched_at` (tests pass a fixed one). `calls` counts the
-    HTTP requests sent.
+    token cache. `timeout` is seconds, or (connect, read), for each socket operation.
+    `policy` is the :class:`~spotkit.http.RetryPolicy` of both services (the Web API and, through
+    the default token source, the accounts service): retries, how long a 429 may be waited out
+    (`max_retry_wait`) and each request's overall `deadline` (15 s by default). The keywords
+    `max_retry_wait`, `retries`, `backoff` and `backoff_cap` still work, in place of `policy`.
+    `clock` gives `fetched_at` (tests pass a fixed one). `calls` counts the HTTP requests sent.
+    `backoff` is the app's :class:`~spotkit.backoff.SharedBackoff` (a 429 seen by any spotkit
+    process of this client id makes every one wait), None when the client id is unknown.
 
     One instance may be shared by several threads (one keep-alive Session, no per-call state on
     the instance); see :mod:`spotkit.http` for the retry policy and what thread safety relies on.
     """
 
     def __init__(self, settings: Settings | None = None, *, auth: TokenSource | None = None,
-                 timeout: Timeout = DEFAULT_TIMEOUT, max_retry_wait: float = 5.0,
-                 retries: int = 3, session: requests.Session | None = None,
-                 backoff: float = 0.5, backoff_cap: float = 8.0,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 timeout: Timeout = DEFAULT_TIMEOUT, policy: RetryPolicy | None = None,
+                 max_retry_wait: float | None = None, retries: int | None = None,
+                 session: requests.Session | None = None,
+                 backoff: float | None = None, backoff_cap: float | None = None,
+                 clock: Callable[[], datetime] | None = None,
+                 shared_backoff: SharedBackoff | bool | None = True) -> None:
         self.settings = settings if settings is not None else load_settings()
-        policy = RetryPolicy(retries=retries, max_retry_wait=max_retry_wait, backoff=backoff,
-                             backoff_cap=backoff_cap)
+        policy = _policy(policy, retries=retries, max_retry_wait=max_retry_wait, backoff=backoff,
+                         backoff_cap=backoff_cap)
         owns = session is None
         if session is None:
-            session = make_session(self.settings.api_url)
+            session = make_session()
         if auth is None:
             from .auth.tokens import TokenManager
 
-            auth = TokenManager(self.settings, session=session)
+            auth = TokenManager(self.settings, session=session, policy=policy)
         self.auth = auth
+        if shared_backoff is True:
+            shared_backoff = SharedBackoff.for_app(self.settings)
         self._http = ApiTransport(self.settings.api_url, auth, timeout=timeout, policy=policy,
-                                  session=session, owns_session=owns)
+                                  session=session, owns_session=owns,
+                                  backoff=shared_backoff or None)
         self._clock = clock or (lambda: datetime.now(timezone.utc))
 
     def __repr__(self) -> str:
@@ -131,6 +141,16 @@ class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, PlaylistEndpo
     @property
     def session(self) -> requests.Session:
         return self._http.session
+
+    @property
+    def policy(self) -> RetryPolicy:
+        """The retry policy and deadline of every request this client sends."""
+        return self._http.policy
+
+    @property
+    def backoff(self) -> SharedBackoff | None:
+        """The app's cross-process back-off (see :mod:`spotkit.backoff`), None if not shared."""
+        return self._http.backoff
 
     def raw_get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """The decoded JSON of ``GET {api_url}{path}`` (None for 204), with the client's policy."""
@@ -254,3 +274,14 @@ def playlist_items(playlist: PlaylistRef, *, refresh: Refresh = True,
                    progress: bool | None = None) -> Records:
     """:meth:`Spotify.playlist_items` on the default client."""
     return default_client().playlist_items(playlist, refresh=refresh, progress=progress)
+
+
+def _policy(policy: RetryPolicy | None, **keywords: float | None) -> RetryPolicy:
+    """`policy`, or one made of the older separate keywords (not both)."""
+    given = {k: v for k, v in keywords.items() if v is not None}
+    if policy is not None:
+        if given:
+            raise TypeError(f"pass either policy= or {', '.join(sorted(given))}=, not both "
+                            "(put them in the RetryPolicy)")
+        return policy
+    return RetryPolicy(**given)  # type: ignore[arg-type]

@@ -1,10 +1,41 @@
 """Every failure spotkit raises, one class per thing a caller may want to tell apart.
 
 Catch :class:`SpotkitError` for all of them. Messages say what happened and what to do;
-none of them ever contains a token, a code, a PKCE verifier or a client secret.
+none of them ever contains a token, a code, a PKCE verifier or a client secret. The tree::
+
+    SpotkitError
+    ├── ConfigError (also ValueError)       a setting is missing or wrong
+    ├── AuthError                           logging in or refreshing failed
+    │   ├── LoginRequired                   nobody logged in, or the login was revoked/expired
+    │   │   └── CacheCorrupt                the token cache cannot be read (left in place)
+    │   ├── StateMismatch                   a callback with a state this login did not send
+    │   ├── LoginTimeout                    nobody finished the login in time
+    │   ├── LoginDenied                     the user pressed Cancel on Spotify's page
+    │   ├── LoginCancelled                  cancelled from this side (button, stop(), Ctrl-C)
+    │   ├── PortInUse                       the redirect URI's port is taken
+    │   ├── TokenRequestError               the accounts service refused a grant (invalid_client...)
+    │   └── MissingScope                    the login lacks a scope this call needs
+    ├── NetworkError                        Spotify unreachable, or the request's deadline passed
+    ├── MalformedResponse                   an answer that is not the JSON it should be
+    ├── SpotifyAPIError                     an error status from either service (status, reason)
+    │   ├── Unauthorized                    401 even after a refresh: run `spotkit login`
+    │   ├── Forbidden                       403
+    │   │   └── PremiumRequired             403 PREMIUM_REQUIRED
+    │   ├── NotFound                        404
+    │   │   └── NoActiveDevice              404 NO_ACTIVE_DEVICE
+    │   ├── RateLimited                     429, `retry_after` seconds (either service)
+    │   │   └── QuotaExceeded               429 QUOTA_EXCEEDED: waiting seconds won't help
+    │   └── ServerError                     5xx after retries (either service)
+    └── HistoryError                        the history database is locked, corrupt or newer
+
+A 429 or 5xx from the accounts service (``/api/token``) is a :class:`RateLimited` or
+:class:`ServerError` like one from the Web API, so callers treat a refresh that hits a 503 the
+same as a call that does.
 """
 
 from __future__ import annotations
+
+import math
 
 __all__ = [
     "AuthError",
@@ -133,6 +164,10 @@ class SpotifyAPIError(SpotkitError):
 class Unauthorized(SpotifyAPIError):
     """401: the access token is bad or expired, and refreshing did not help."""
 
+    def __str__(self) -> str:
+        return (f"{super().__str__()}. Spotify refused the token even after refreshing it: run "
+                "`spotkit login` to log in again.")
+
 
 class Forbidden(SpotifyAPIError):
     """403: the request is not allowed for this user or app."""
@@ -167,9 +202,25 @@ class RateLimited(SpotifyAPIError):
         super().__init__(status, message, reason, method=method, path=path)
         self.retry_after = retry_after
 
+    def __str__(self) -> str:
+        wait = self.retry_after
+        if wait is None:
+            advice = "Spotify did not say how long to wait; wait a minute and try again."
+        elif wait < 90:
+            advice = f"Wait {math.ceil(wait)} s and try again."
+        elif wait < 2 * 3600:
+            advice = f"Wait {math.ceil(wait / 60)} minutes and try again."
+        else:
+            advice = f"Wait {wait / 3600:.1f} hours and try again."
+        return f"{super().__str__()}. {advice}"
+
 
 class QuotaExceeded(RateLimited):
     """429 QUOTA_EXCEEDED: the developer account's quota is used up; waiting a few seconds won't help."""
+
+    def __str__(self) -> str:
+        return (f"{SpotifyAPIError.__str__(self)}. The app's quota is used up: waiting a few "
+                "seconds won't help; see the app's quota on Spotify's developer dashboard.")
 
 
 class ServerError(SpotifyAPIError):

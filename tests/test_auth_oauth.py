@@ -14,7 +14,14 @@ import responses
 
 from spotkit.auth import oauth
 from spotkit.config import Settings
-from spotkit.errors import LoginRequired, MalformedResponse, NetworkError, TokenRequestError
+from spotkit.errors import (
+    LoginRequired,
+    MalformedResponse,
+    NetworkError,
+    RateLimited,
+    ServerError,
+    TokenRequestError,
+)
 
 ACCOUNTS = "https://accounts.example"
 TOKEN_URL = f"{ACCOUNTS}/api/token"
@@ -44,8 +51,9 @@ def body_of(call: responses.Call) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("spotkit.auth.oauth.time.sleep", lambda s: None)
+def no_sleep(sleeps: list[float]) -> list[float]:
+    """The token endpoint's waits go through the one sleep seam of spotkit.http."""
+    return sleeps
 
 
 # --- state and PKCE ------------------------------------------------------------------------------
@@ -176,13 +184,14 @@ def test_refresh_with_secret_uses_basic_auth() -> None:
 @responses.activate
 def test_every_request_has_a_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[object] = []
-    real_post = requests.post
 
-    def spy(*args: object, **kwargs: object) -> requests.Response:
+    real_request = requests.Session.request
+
+    def spy(self: requests.Session, *args: object, **kwargs: object) -> requests.Response:
         seen.append(kwargs.get("timeout"))
-        return real_post(*args, **kwargs)  # type: ignore[arg-type]
+        return real_request(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("spotkit.auth.oauth.requests.post", spy)
+    monkeypatch.setattr(requests.Session, "request", spy)
     responses.post(TOKEN_URL, json=ok_answer())
     oauth.refresh_access_token(public(), REFRESH)
     assert seen
@@ -231,29 +240,52 @@ def test_invalid_client() -> None:
 
 
 @responses.activate
-def test_server_error_is_retried_then_succeeds() -> None:
+def test_503_is_retried_then_succeeds(no_sleep: list[float]) -> None:
     responses.post(TOKEN_URL, status=503, body="<html>down</html>")
     responses.post(TOKEN_URL, json=ok_answer())
     assert oauth.refresh_access_token(public(), REFRESH)["access_token"] == "AT"
     assert len(responses.calls) == 2
+    assert len(no_sleep) == 1  # the one back-off, through spotkit.http's sleep
 
 
 @responses.activate
-def test_server_error_gives_up_after_retries() -> None:
+def test_503_after_retries_is_a_server_error_like_the_web_api() -> None:
+    responses.post(TOKEN_URL, status=503, json={"error": "server_error"})
+    with pytest.raises(ServerError) as info:
+        oauth.refresh_access_token(public(), REFRESH)
+    assert info.value.status == 503
+    assert info.value.path == "/api/token"
+    assert len(responses.calls) == 4  # 1 + the policy's 3 retries
+    assert REFRESH not in str(info.value)
+
+
+@responses.activate
+def test_502_after_a_grant_was_sent_is_not_retried() -> None:
+    # the accounts service may have used (and rotated) the refresh token: never send it twice
     responses.post(TOKEN_URL, status=502, body="bad gateway")
-    with pytest.raises(TokenRequestError) as info:
+    with pytest.raises(ServerError) as info:
         oauth.refresh_access_token(public(), REFRESH)
     assert info.value.status == 502
-    assert len(responses.calls) == 3
+    assert len(responses.calls) == 1
 
 
 @responses.activate
-def test_long_retry_after_is_not_waited_for() -> None:
+def test_short_retry_after_is_waited_for(no_sleep: list[float]) -> None:
+    responses.post(TOKEN_URL, status=429, headers={"Retry-After": "2"}, json={})
+    responses.post(TOKEN_URL, json=ok_answer())
+    assert oauth.refresh_access_token(public(), REFRESH)["access_token"] == "AT"
+    assert no_sleep == [2.0]
+
+
+@responses.activate
+def test_long_retry_after_is_rate_limited_at_once(no_sleep: list[float]) -> None:
     responses.post(TOKEN_URL, status=429, headers={"Retry-After": "3600"}, json={})
-    with pytest.raises(TokenRequestError) as info:
+    with pytest.raises(RateLimited) as info:
         oauth.refresh_access_token(public(), REFRESH)
-    assert "rate limiting" in str(info.value)
+    assert info.value.retry_after == 3600
+    assert "Wait 60 minutes" in str(info.value)
     assert len(responses.calls) == 1
+    assert no_sleep == []
 
 
 @responses.activate

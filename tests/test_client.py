@@ -121,13 +121,14 @@ def test_now_playing_other_types_and_market(sp: Spotify, mocked: responses.Reque
 
 
 @pytest.mark.parametrize("url", [NOW_URL, PLAYER_URL])
-def test_204_and_empty_body_are_nothing_playing(sp: Spotify, mocked: responses.RequestsMock,
-                                                url: str) -> None:
+def test_204_is_nothing_playing_but_an_empty_200_is_malformed(
+        sp: Spotify, mocked: responses.RequestsMock, url: str) -> None:
     mocked.get(url, status=204)
     mocked.get(url, status=200, body=b"")
     method = sp.now_playing if url == NOW_URL else sp.playback
     assert method() is None
-    assert method() is None
+    with pytest.raises(MalformedResponse, match="200 .* empty body instead of JSON"):
+        method()
 
 
 def test_playback_has_device_and_states(sp: Spotify, mocked: responses.RequestsMock) -> None:
@@ -758,17 +759,3 @@ def test_default_auth_is_the_token_manager(tmp_path: Path) -> None:
     with pytest.raises(LoginRequired, match="spotkit login"):
         sp.now_playing()
     assert sp.calls == 0
-
-
-def test_environment_proxies_are_read_once_for_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
-    from spotkit.http import make_session
-
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    monkeypatch.setenv("NO_PROXY", "internal.invalid")
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/my-ca.pem")
-    session = make_session("https://api.spotify.com/v1")
-    assert session.trust_env is False  # nothing re-read per request
-    assert session.proxies["https"] == "http://proxy.invalid:3128"
-    assert session.proxies["no"] == "internal.invalid"  # requests still honours NO_PROXY from here
-    assert session.verify == "/etc/ssl/my-ca.pem"
-    assert "https" not in make_session("https://internal.invalid/v1").proxies

@@ -224,9 +224,11 @@ def test_malformed_success_bodies(sp: Spotify, spotkit_env: Sandbox, kind: str,
         sp.now_playing()
 
 
-def test_empty_success_body_is_nothing_playing(sp: Spotify, spotkit_env: Sandbox) -> None:
+def test_empty_success_body_is_malformed_not_nothing_playing(sp: Spotify,
+                                                             spotkit_env: Sandbox) -> None:
     spotkit_env.queue_fault(NOW, status=200, kind="empty")
-    assert sp.now_playing() is None
+    with pytest.raises(MalformedResponse, match="empty body"):
+        sp.now_playing()
 
 
 def test_slow_answer_times_out(spotkit_env: Sandbox, sleeps: list[float]) -> None:

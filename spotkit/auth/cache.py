@@ -149,6 +149,27 @@ class TokenCache:
 
     # --- writing ------------------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Raise :class:`AuthError` naming the path when a login could not be saved here.
+
+        Creates the folder if needed and a private temporary file in it (removed at once), so
+        a login into a read-only folder, a full disk or a path under a file fails before the
+        user is sent to the browser.
+        """
+        parent = self.path.parent
+        try:
+            if self.path.is_dir():
+                raise IsADirectoryError(21, "it is a folder")
+            _make_private_dir(parent)
+            tmp = parent / f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(tmp)
+        except OSError as exc:
+            raise AuthError(
+                f"Cannot save a login to the token cache {self.path} "
+                f"({exc.strerror or type(exc).__name__}). Make that folder writable, or set "
+                "SPOTKIT_CACHE_PATH to a file in a writable folder, and log in again.") from None
+
     def save(self, client_id: str, user_id: str, token: Token, *,
              display_name: str | None = None, make_current: bool = True) -> None:
         """Store `token` for (`client_id`, `user_id`), atomically and under the lock."""

@@ -30,12 +30,11 @@ from ..errors import (
     LoginDenied,
     LoginTimeout,
     MalformedResponse,
-    NetworkError,
-    SpotifyAPIError,
     SpotkitError,
     StateMismatch,
     Unauthorized,
 )
+from ..http import ApiTransport, RetryPolicy, make_session
 from ..logs import logger
 from . import oauth
 from .cache import TokenCache
@@ -45,33 +44,34 @@ from .token import Token
 __all__ = ["DoneCallback", "LoginFlow", "fetch_profile", "login"]
 
 DoneCallback = Callable[[Token | None, BaseException | None], object]
-_PROFILE_TIMEOUT: tuple[float, float] = (3.05, 10.0)
+
+
+class _GrantedToken:
+    """The token source of a login's first call: the token just granted, nothing to refresh."""
+
+    def __init__(self, access_token: str) -> None:
+        self._token = access_token
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refresh(self, stale_access_token: str | None, /) -> None:
+        raise Unauthorized(401, "Spotify refused the token it has just granted", method="GET",
+                           path="/me")
 
 
 def fetch_profile(settings: Settings, access_token: str, *,
                   session: requests.Session | None = None) -> dict[str, Any]:
-    """GET {api_url}/me with `access_token`: the user's id and display name (a tiny request)."""
-    http = session if session is not None else requests
-    url = f"{settings.api_url}/me"
+    """GET {api_url}/me with `access_token`: the user's id and display name (a tiny request).
+
+    The same request, through the same policy, as :meth:`spotkit.Spotify.me`.
+    """
+    transport = ApiTransport(settings.api_url, _GrantedToken(access_token), session=session,
+                             policy=RetryPolicy(retries=1))
     try:
-        response = http.get(url, headers={"Authorization": f"Bearer {access_token}",
-                                          "Accept": "application/json"},
-                            timeout=_PROFILE_TIMEOUT)
-    except requests.RequestException as exc:
-        raise NetworkError(f"Could not reach the Spotify Web API at {settings.api_url} to read "
-                           f"your profile ({type(exc).__name__}).") from None
-    try:
-        body: object = response.json()
-    except ValueError:
-        body = None
-    if response.status_code != 200:
-        message, reason = f"HTTP {response.status_code}", None
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            message = str(body["error"].get("message") or message)
-            reason = body["error"].get("reason")
-        error_class = Unauthorized if response.status_code == 401 else SpotifyAPIError
-        raise error_class(response.status_code, message,
-                          reason if isinstance(reason, str) else None, method="GET", path="/me")
+        body = transport.request("GET", "/me")
+    finally:
+        transport.close()
     if not isinstance(body, dict) or not isinstance(body.get("id"), str):
         raise MalformedResponse("GET /me answered without a user id.", status=200)
     return body
@@ -118,9 +118,10 @@ class LoginFlow:
         self.authorize_url = oauth.build_authorize_url(
             self.settings, state=self._state, scopes=self.scopes, pkce=self._pkce,
             show_dialog=show_dialog)
-        #: set after success: the Spotify user who logged in
+        #: set after success: the Spotify user who logged in, and their profile (``GET /me``)
         self.display_name: str | None = None
         self.user_id: str | None = None
+        self.profile: dict[str, Any] | None = None
         #: seconds spent after the callback arrived: exchange, profile, cache, total
         self.timings: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -149,8 +150,10 @@ class LoginFlow:
         """Bind the loopback listener and serve in the background; returns at once.
 
         After `timeout` seconds (None: never) the flow ends with LoginTimeout. Raises PortInUse
-        when the redirect URI's port is taken, ConfigError when it is not a loopback URI.
+        when the redirect URI's port is taken, ConfigError when it is not a loopback URI, and
+        AuthError when the token cache cannot be written (before anyone is sent to the browser).
         """
+        self.cache.check_writable()
         with self._lock:
             if self._finished:
                 raise AuthError("This login has already ended; start a new one.")
@@ -322,7 +325,7 @@ class LoginFlow:
     def _exchange(self, code: str) -> Token:
         if self.session is not None:
             return self._exchange_with(code, self.session)
-        with requests.Session() as session:  # one connection for the token and the profile
+        with make_session() as session:  # one keep-alive Session for the token and the profile
             return self._exchange_with(code, session)
 
     def _exchange_with(self, code: str, session: requests.Session) -> Token:
@@ -345,7 +348,7 @@ class LoginFlow:
         profiled = time.perf_counter()
         self.cache.save(self.client_id, user_id, token, display_name=display)
         cached = time.perf_counter()
-        self.user_id, self.display_name = user_id, display
+        self.user_id, self.display_name, self.profile = user_id, display, profile
         self.timings = {"exchange": exchanged - started, "profile": profiled - exchanged,
                         "cache": cached - profiled, "total": cached - started}
         logger.debug("login: token cached for user %s in %.1f ms", user_id,

@@ -1,8 +1,8 @@
 """OAuth 2.0 with Spotify's accounts service: the authorize URL, PKCE, and the two token grants.
 
-Everything here is stateless. Requests go through `requests` with a timeout on every call; an
-OAuth error answer becomes an :class:`~spotkit.errors.AuthError` whose message says what to do and
-never contains a token, a code, a verifier or the client secret.
+Everything here is stateless. Token requests go through spotkit's one HTTP policy
+(:class:`spotkit.http.Sender`); an OAuth error answer becomes an :class:`~spotkit.errors.AuthError`
+whose message says what to do and never contains a token, a code, a verifier or the client secret.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +18,14 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from ..config import Settings
-from ..errors import LoginRequired, MalformedResponse, NetworkError, TokenRequestError
+from ..errors import LoginRequired, MalformedResponse, TokenRequestError
+from ..http import RetryPolicy, Sender, error_from_response, make_session
 from ..logs import logger, redact
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "PKCE",
+    "accounts_sender",
     "build_authorize_url",
     "exchange_code",
     "new_state",
@@ -32,11 +33,8 @@ __all__ = [
     "request_token",
 ]
 
-#: (connect, read) seconds for every request to the accounts service.
+#: (connect, read) seconds for each socket operation with the accounts service.
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 15.0)
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_RETRIES = 2
-_MAX_RETRY_WAIT = 5.0
 
 
 def new_state() -> str:
@@ -115,19 +113,24 @@ def exchange_code(settings: Settings, code: str, *, code_verifier: str | None = 
 
 def refresh_access_token(settings: Settings, refresh_token: str, *,
                          session: requests.Session | None = None,
-                         timeout: tuple[float, float] | float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+                         timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+                         sender: Sender | None = None) -> dict[str, Any]:
     """The `refresh_token` grant. `invalid_grant` (revoked or expired) raises LoginRequired."""
     return request_token(settings, {"grant_type": "refresh_token", "refresh_token": refresh_token},
-                         session=session, timeout=timeout)
+                         session=session, timeout=timeout, sender=sender)
 
 
 def request_token(settings: Settings, data: Mapping[str, str], *,
                   session: requests.Session | None = None,
-                  timeout: tuple[float, float] | float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+                  timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+                  sender: Sender | None = None) -> dict[str, Any]:
     """POST a grant to the token endpoint and return its JSON answer, or raise a mapped error.
 
-    A 429/5xx answer or a failed connection is retried twice (short backoff); a read timeout is
-    not, because the server may have used the grant already.
+    The request goes through spotkit's one HTTP policy (:class:`spotkit.http.Sender`: retries,
+    Retry-After, the deadline, the proxies of the accounts host). Pass the `sender` of a
+    :class:`~spotkit.auth.tokens.TokenManager` to reuse it; otherwise one is made for this call.
+    A 429 raises :class:`RateLimited` and a 5xx :class:`ServerError`, as from the Web API; a read
+    timeout after the grant was sent is not retried (the server may have used the grant).
     """
     client_id = settings.require_client_id()
     body = dict(data)
@@ -137,70 +140,28 @@ def request_token(settings: Settings, data: Mapping[str, str], *,
     else:
         body["client_id"] = client_id
     grant = body.get("grant_type", "?")
+    if sender is None:
+        sender = accounts_sender(settings, session=session, timeout=timeout)
     url = settings.token_url
-    http = session if session is not None else requests
-    attempt = 0
-    while True:
-        started = time.monotonic()
-        try:
-            response = http.post(url, data=body, auth=auth, timeout=timeout,
-                                 headers={"Accept": "application/json"})
-        except requests.ConnectionError as exc:
-            if attempt < _RETRIES and _never_sent(exc):
-                attempt += 1
-                logger.debug("POST %s grant_type=%s failed to connect; retry %d",
-                             _path(url), grant, attempt)
-                time.sleep(0.5 * attempt)
-                continue
-            raise NetworkError(f"Could not reach Spotify's accounts service at "
-                               f"{settings.accounts_url} ({type(exc).__name__}). Check the "
-                               "network connection and try again.") from None
-        except requests.Timeout:
-            raise NetworkError(f"Spotify's accounts service at {settings.accounts_url} did not "
-                               "answer in time. Try again.") from None
-        except requests.RequestException as exc:
-            raise NetworkError(f"The token request failed ({type(exc).__name__}).") from None
-        elapsed = (time.monotonic() - started) * 1000
-        logger.debug("POST %s grant_type=%s -> %d in %.0f ms", _path(url), grant,
-                     response.status_code, elapsed)
-        if response.status_code in _RETRY_STATUSES and attempt < _RETRIES:
-            wait = _retry_wait(response, attempt)
-            if wait is not None:
-                attempt += 1
-                time.sleep(wait)
-                continue
-        return _parse_token_answer(response, grant)
+    path = urlsplit(url).path or "/"
+    response = sender.send("POST", url, path=path, data=body, auth=auth,
+                           headers={"Accept": "application/json"})
+    logger.debug("POST %s grant_type=%s -> %d", path, grant, response.status_code)
+    return _parse_token_answer(response, grant, path)
 
 
-def _never_sent(exc: requests.ConnectionError) -> bool:
-    """True when the request cannot have reached the server (so a retry cannot reuse a grant)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    from urllib3.exceptions import MaxRetryError, NewConnectionError
-
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError)
+def accounts_sender(settings: Settings, *, session: requests.Session | None = None,
+                    timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
+                    policy: RetryPolicy | None = None) -> Sender:
+    """The :class:`~spotkit.http.Sender` for the accounts service: its own host's proxies."""
+    return Sender(settings.accounts_url, session if session is not None else make_session(),
+                  policy=policy, timeout=timeout)
 
 
-def _path(url: str) -> str:
-    return urlsplit(url).path or "/"
-
-
-def _retry_wait(response: requests.Response, attempt: int) -> float | None:
-    header: str | None = response.headers.get("Retry-After")
-    if header is None:
-        return 0.5 * (attempt + 1)
-    try:
-        wait = float(header)
-    except ValueError:
-        return None
-    return wait if 0 <= wait <= _MAX_RETRY_WAIT else None
-
-
-def _parse_token_answer(response: requests.Response, grant: str) -> dict[str, Any]:
+def _parse_token_answer(response: requests.Response, grant: str, path: str) -> dict[str, Any]:
     status = response.status_code
+    if status == 429 or status >= 500:  # typed like the Web API's, so callers treat both alike
+        raise error_from_response(response, "POST", path)
     try:
         payload: object = response.json()
     except ValueError:
@@ -239,13 +200,5 @@ def _parse_token_answer(response: requests.Response, grant: str) -> dict[str, An
             f"Spotify did not accept the app's credentials ({detail}). Check SPOTIFY_CLIENT_ID "
             "(and SPOTIFY_CLIENT_SECRET if you use one) against your app on the Spotify developer "
             "dashboard.", error=error, description=description, status=status)
-    if status == 429:
-        raise TokenRequestError(f"Spotify's accounts service is rate limiting ({detail}). Wait a "
-                                "minute and try again.", error=error, description=description,
-                                status=status)
-    if status >= 500:
-        raise TokenRequestError(f"Spotify's accounts service failed ({detail}, HTTP {status}). "
-                                "Try again later.", error=error, description=description,
-                                status=status)
     raise TokenRequestError(f"Spotify refused the token request ({detail}, HTTP {status}).",
                             error=error, description=description, status=status)
