@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,42 @@ def test_no_client_id(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
     monkeypatch.delenv("SPOTIFY_CLIENT_ID", raising=False)
     assert main(["login", "--no-browser", "--timeout", "1"]) == 1
     assert "SPOTIFY_CLIENT_ID" in capsys.readouterr().err
+
+
+def test_whoami_says_until_when_the_login_works(env: Sandbox, browser: list[str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["login", "--timeout", "20"]) == 0
+    capsys.readouterr()
+    assert main(["whoami"]) == 0
+    out = capsys.readouterr().out
+    match = re.search(r"Login valid until (\d{4}-\d{2}-\d{2}) \(six months", out)
+    assert match, out
+    until = datetime.strptime(match[1], "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    assert 180 <= (until - datetime.now(timezone.utc)).days <= 184
+    assert "ends soon" not in out
+
+
+def test_whoami_that_cannot_reach_spotify_exits_1(env: Sandbox, browser: list[str],
+                                                 sleeps: list[float],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["login", "--timeout", "20"]) == 0
+    capsys.readouterr()
+    env.queue_fault("/v1/me", status=503, times=0)
+    assert main(["whoami"]) == 1
+    captured = capsys.readouterr()
+    assert "Logged in as Sandy Box" in captured.out  # what the cache knows
+    assert "could not be reached" in captured.err
+    assert "503" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_whoami_survives_a_503_on_the_token_endpoint(env: Sandbox, browser: list[str],
+                                                     sleeps: list[float],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["login", "--timeout", "20"]) == 0
+    capsys.readouterr()
+    env.expire_access_tokens()
+    env.queue_fault("/api/token", status=503, times=1)
+    assert main(["whoami"]) == 0  # the refresh's 503 is retried by the one policy
+    assert "Logged in as Sandy Box" in capsys.readouterr().out
+    assert len(sleeps) == 1

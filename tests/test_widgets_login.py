@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
@@ -15,6 +16,8 @@ from fakes import free_port
 from sandbox_helpers import parse_form
 
 from spotkit import _runtime
+from spotkit.auth.cache import TokenCache
+from spotkit.auth.token import Token
 from spotkit.config import Settings, load_settings
 from spotkit.errors import (
     LoginCancelled,
@@ -23,15 +26,18 @@ from spotkit.errors import (
     PortInUse,
     StateMismatch,
 )
-from spotkit.widgets.login import LoginButton, _smallest_image, login_button
+from spotkit.widgets.login import LoginButton, LoginFlowLike, _smallest_image, login_button
 
 pytest.importorskip("ipywidgets")
 
+_COLORS_WARNING = "#a35f00"
 
-class FakeFlow:
-    """The parts of LoginFlow the button uses, driven by the test."""
+
+class FakeFlow(LoginFlowLike):
+    """The parts of LoginFlow the button uses (the same Protocol), driven by the test."""
 
     instances: ClassVar[list[FakeFlow]] = []
+    done: bool = False  # a plain attribute where LoginFlow has a read-only property
 
     def __init__(self, settings: Any, scopes: Any = None, show_dialog: bool = False) -> None:
         self.settings = settings
@@ -43,6 +49,7 @@ class FakeFlow:
         self.callbacks: list[Any] = []
         self.done = False
         self.display_name: str | None = None
+        self.user_id: str | None = None
         self.profile: dict[str, Any] | None = {"images": []}
         self.pasted: list[str] = []
         self.paste_error: Exception | None = None
@@ -322,10 +329,45 @@ def test_a_real_login_through_the_sandbox(spotify_sandbox: Any, tmp_path: Path) 
     while not button.logged_in and time.monotonic() < deadline:
         time.sleep(0.01)
     display_name = sb.user["display_name"]
-    assert button.status == f"Logged in as {display_name}"
+    until = f"{datetime.now(timezone.utc) + timedelta(days=183):%Y-%m}"
+    assert button.status.startswith(f"Logged in as {display_name}. Login valid until {until}")
     while "<img" not in button._avatar.value and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "<img" in button._avatar.value
+    assert sb.counts()["GET /v1/me"] == 1  # the avatar came from the flow's profile
     again = login_button(settings, remote=False, open_browser=False)  # the cached token
     assert again.logged_in
-    assert again.status == f"Logged in as {display_name}"
+    assert again.status.startswith(f"Logged in as {display_name}. Login valid until {until}")
+
+
+def test_an_ended_login_offers_the_button_again(spotify_sandbox: Any, tmp_path: Path) -> None:
+    sb = spotify_sandbox
+    settings = load_settings(env={**sb.env, "SPOTKIT_CACHE_PATH": str(tmp_path / "tokens.json")},
+                             dotenv=False)
+    answer = sb.issue_token()
+    token = Token.from_response(answer, now=time.time() - 7200)  # an expired access token
+    TokenCache(settings.cache_path).save(settings.client_id or "", sb.user["id"], token,
+                                         display_name="Sandy Box")
+    sb.revoke_refresh_tokens()  # the refresh answers invalid_grant, as after six months
+    button = login_button(settings, remote=False, open_browser=False)
+    deadline = time.monotonic() + 10
+    while button.logged_in and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not button.logged_in
+    assert "Log in again" in button.status
+    assert "error" not in button._status.value  # no error colour: an ended login is normal
+    assert button._status.value.count("#b00020") == 0
+    assert button._login_button.layout.display == "flex"
+    assert not button._login_button.disabled
+
+
+def test_a_login_near_its_end_warns(settings: Settings) -> None:
+    signed_in = time.time() - 175 * 86400  # six months end in about a week
+    token = Token(access_token="at", refresh_token="rt", expires_at=time.time() + 3600,
+                  authorized_at=signed_in)
+    TokenCache(settings.cache_path).save(settings.client_id or "", "ana", token,
+                                         display_name="Ana")
+    button, _ = make(settings, check_cache=True)
+    assert button.logged_in
+    assert "ends soon, log in again before then" in button.status
+    assert _COLORS_WARNING in button._status.value

@@ -94,6 +94,9 @@ class LoginFlow:
 
     Remote kernels, where the browser cannot reach this machine's loopback address: paste the
     address the browser ends on into :meth:`complete_from_url`.
+
+    Raises :class:`~spotkit.errors.AuthError` at once, naming the path, when the token cache
+    cannot be written (a read-only folder, a path under a file), before any browser is opened.
     """
 
     def __init__(self, settings: Settings | None = None,
@@ -109,6 +112,8 @@ class LoginFlow:
         else:
             self.scopes = tuple(scopes)
         self.cache = cache if cache is not None else TokenCache(self.settings.cache_path)
+        # before anyone is sent to the browser: a login that could not be saved is no login
+        self.cache.check_writable()
         self.session = session
         use_pkce = self.settings.uses_pkce if pkce is None else pkce
         if not use_pkce and self.settings.uses_pkce:
@@ -150,10 +155,8 @@ class LoginFlow:
         """Bind the loopback listener and serve in the background; returns at once.
 
         After `timeout` seconds (None: never) the flow ends with LoginTimeout. Raises PortInUse
-        when the redirect URI's port is taken, ConfigError when it is not a loopback URI, and
-        AuthError when the token cache cannot be written (before anyone is sent to the browser).
+        when the redirect URI's port is taken, ConfigError when it is not a loopback URI.
         """
-        self.cache.check_writable()
         with self._lock:
             if self._finished:
                 raise AuthError("This login has already ended; start a new one.")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import load_settings
-from ..errors import NetworkError, Unauthorized
+from ..errors import MalformedResponse, NetworkError, RateLimited, ServerError
+
+if TYPE_CHECKING:
+    from ..auth.token import Token
 
 __all__ = ["register"]
 
@@ -49,29 +53,41 @@ def _login(args: argparse.Namespace) -> int:
 
 
 def _whoami(args: argparse.Namespace) -> int:
-    from ..auth.login import fetch_profile
     from ..auth.tokens import TokenManager
+    from ..client import Spotify
 
     settings = load_settings()
     manager = TokenManager(settings)
-    token = manager.token()
-    try:
-        try:
-            profile = fetch_profile(settings, token.access_token)
-        except Unauthorized:
-            token = manager.refresh(token.access_token)
-            profile = fetch_profile(settings, token.access_token)
-    except NetworkError:
+    try:  # nobody logged in: LoginRequired, exit 1 with its advice
+        with Spotify(settings, auth=manager) as client:
+            profile = client.me()  # a 401 is refreshed once by the client, like every call
+    except (NetworkError, ServerError, RateLimited, MalformedResponse) as exc:
         print(f"Logged in as {manager.display_name or manager.user_id} (user id "
-              f"{manager.user_id}; from the token cache: Spotify could not be reached)")
-        return 0
-    name = profile.get("display_name") or profile["id"]
-    print(f"Logged in as {name} (user id {profile['id']})")
+              f"{manager.user_id}, from the token cache)")
+        print(f"spotkit: Spotify could not be reached to confirm the login: {exc}",
+              file=sys.stderr)
+        return 1
+    token = manager.token()
+    name = profile.get("display_name") or profile.get("id")
+    print(f"Logged in as {name} (user id {profile.get('id')})")
     print(f"Scopes: {' '.join(token.scope) or '(none)'}")
     minutes = max(0, int((token.expires_at - time.time()) // 60))
     print(f"Access token valid for {minutes} more minutes (refreshed automatically)")
+    print(login_validity(token))
     print(f"Token cache: {settings.cache_path}")
     return 0
+
+
+def login_validity(token: Token) -> str:
+    """The line saying until when the login works (refresh tokens last six months)."""
+    until = token.valid_until
+    if until is None:
+        return ("Login valid until: unknown (this login predates spotkit recording when you "
+                "signed in; run `spotkit login` to start a new six-month login)")
+    line = f"Login valid until {until:%Y-%m-%d} (six months after you signed in)"
+    if token.login_ends_soon():
+        line += ": it ends soon, run `spotkit login` before then"
+    return line
 
 
 def _logout(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import base64
 import html
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _runtime
 from ..config import Settings, load_settings
@@ -28,13 +28,41 @@ from ..errors import (
 )
 from ..logs import logger, redact
 
-__all__ = ["LoginButton", "login_button"]
+if TYPE_CHECKING:
+    from ..auth.login import DoneCallback
+    from ..auth.token import Token
+    from ..auth.tokens import TokenManager
+
+__all__ = ["LoginButton", "LoginFlowLike", "login_button"]
 
 _AVATAR_PX = 40
 _COLORS = {"info": "#333", "ok": "#1b7f3b", "warning": "#a35f00", "error": "#b00020"}
 _PASTE_LABEL = "Paste the address your browser was sent to"
 
-FlowFactory = Callable[..., Any]
+
+
+class LoginFlowLike(Protocol):
+    """What the button needs of a login (:class:`spotkit.auth.login.LoginFlow` is one)."""
+
+    authorize_url: str
+    display_name: str | None
+    user_id: str | None
+    #: the profile (``GET /me``) the flow read when it succeeded: the avatar needs no second call
+    profile: dict[str, Any] | None
+
+    @property
+    def done(self) -> bool: ...
+
+    def on_done(self, callback: DoneCallback) -> None: ...
+
+    def start(self, timeout: float | None = ...) -> object: ...
+
+    def cancel(self) -> None: ...
+
+    def complete_from_url(self, pasted_url: str) -> object: ...
+
+
+FlowFactory = Callable[..., LoginFlowLike]
 
 
 def login_button(settings: Settings | None = None, *, scopes: Iterable[str] | str | None = None,
@@ -77,7 +105,7 @@ class LoginButton:
         self.timeout = timeout
         self._flow_factory = flow_factory
         self._lock = threading.RLock()
-        self._flow: Any = None
+        self._flow: LoginFlowLike | None = None
         self._logged_in = False
         self._display_name: str | None = None
         self._status_text = ""
@@ -157,7 +185,7 @@ class LoginButton:
         return self._status_text
 
     @property
-    def flow(self) -> Any:
+    def flow(self) -> LoginFlowLike | None:
         """The login in progress (a LoginFlow), or None."""
         return self._flow
 
@@ -269,7 +297,7 @@ class LoginButton:
 
     # --- background work --------------------------------------------------------------------------
 
-    def _new_flow(self, show_dialog: bool) -> Any:
+    def _new_flow(self, show_dialog: bool) -> LoginFlowLike:
         if self._flow_factory is not None:
             return self._flow_factory(self.settings, scopes=self.scopes, show_dialog=show_dialog)
         from ..auth.login import LoginFlow
@@ -282,7 +310,7 @@ class LoginButton:
         if flow is not None and not flow.done:
             flow.cancel()
 
-    def _complete(self, flow: Any, address: str) -> None:
+    def _complete(self, flow: LoginFlowLike, address: str) -> None:
         try:
             flow.complete_from_url(address)  # success and failures also come through on_done
         except StateMismatch as exc:
@@ -293,7 +321,8 @@ class LoginButton:
         finally:
             self._paste_submit.disabled = False
 
-    def _finished(self, flow: Any, token: Any, error: BaseException | None) -> None:
+    def _finished(self, flow: LoginFlowLike, token: Token | None,
+                  error: BaseException | None) -> None:
         """on_done of a flow; runs in whichever thread ended it. Never raises."""
         try:
             with self._lock:
@@ -302,11 +331,12 @@ class LoginButton:
                 self._flow = None
             self._link.layout.display = "none"
             if error is None and token is not None:
-                name = getattr(flow, "display_name", None) or getattr(flow, "user_id", None)
-                self._logged_in_as(str(name) if name else "your Spotify account")
-                profile = getattr(flow, "profile", None)
-                _runtime.start_daemon(lambda: self._load_avatar(token, profile),
-                                      "spotkit-login-avatar")
+                name = flow.display_name or flow.user_id
+                self._logged_in_as(name or "your Spotify account", token)
+                profile = flow.profile
+                if profile is not None:
+                    _runtime.start_daemon(lambda: self._show_avatar(profile),
+                                          "spotkit-login-avatar")
                 return
             if isinstance(error, LoginCancelled):
                 self._set_status("Login cancelled.", "info")
@@ -316,12 +346,21 @@ class LoginButton:
         except Exception as exc:  # on_done must not raise (it would be logged to the cell)
             logger.debug("login widget update failed: %s", type(exc).__name__)
 
-    def _logged_in_as(self, name: str) -> None:
+    def _logged_in_as(self, name: str, token: Token | None = None) -> None:
         with self._lock:
             self._logged_in = True
             self._display_name = name
-        self._set_status(f"Logged in as <b>{html.escape(name)}</b>", "ok", raw=True,
-                         text=f"Logged in as {name}")
+        until = getattr(token, "valid_until", None)
+        ending = until is not None and token is not None and token.login_ends_soon()
+        note = ""
+        if until is not None:
+            note = (f"Login valid until {until:%Y-%m-%d}: it ends soon, log in again before then"
+                    if ending else f"Login valid until {until:%Y-%m-%d}")
+        extra = (f'<br><span style="color:{_COLORS["warning" if ending else "info"]};'
+                 f'font-size:90%">{html.escape(note)}</span>' if note else "")
+        self._set_status(f"Logged in as <b>{html.escape(name)}</b>{extra}",
+                         "warning" if ending else "ok", raw=True,
+                         text=f"Logged in as {name}" + (f". {note}" if note else ""))
         self._paste_box.layout.display = "none"
         self._link.layout.display = "none"
         self._reset_buttons()
@@ -341,7 +380,8 @@ class LoginButton:
                                   f'<span style="color:#555">{html.escape(help_text)}</span>')
         self._paste_box.layout.display = "flex"
 
-    def _set_status(self, message: str, kind: str, flow: Any = None, *, raw: bool = False,
+    def _set_status(self, message: str, kind: str, flow: LoginFlowLike | None = None, *,
+                    raw: bool = False,
                     text: str | None = None) -> None:
         with self._lock:
             if flow is not None and flow is not self._flow:
@@ -371,10 +411,10 @@ class LoginButton:
             return
         if entry is None:
             return
-        self._logged_in_as(entry.display_name or entry.user_id)
+        self._logged_in_as(entry.display_name or entry.user_id, entry.token)
         _runtime.start_daemon(lambda: self._confirm_cached(manager), "spotkit-login-check")
 
-    def _confirm_cached(self, manager: Any) -> None:
+    def _confirm_cached(self, manager: TokenManager) -> None:
         """Background: refresh if needed and read the profile (for the avatar)."""
         try:
             from ..client import Spotify
@@ -387,7 +427,10 @@ class LoginButton:
                     return  # a new login is under way
                 self._logged_in = False
                 self._display_name = None
-            self._set_status(f"The saved login no longer works: {exc}", "warning")
+            # an ended (invalid_grant) or revoked login is not an error: offer the login again
+            self._set_status("Your saved Spotify login has ended or was revoked (logins last six "
+                             "months). Log in again.", "info")
+            logger.debug("the cached login no longer works: %s", exc)
             self._reset_buttons()
             return
         except Exception as exc:
@@ -395,20 +438,7 @@ class LoginButton:
             return
         name = profile.get("display_name") or profile.get("id")
         if self._logged_in and self._flow is None and isinstance(name, str):
-            self._logged_in_as(name)
-        self._show_avatar(profile)
-
-    def _load_avatar(self, token: Any, profile: Mapping[str, Any] | None) -> None:
-        if self.settings is None:
-            return
-        if profile is None:
-            try:
-                from ..auth.login import fetch_profile
-
-                profile = fetch_profile(self.settings, token.access_token)
-            except Exception as exc:
-                logger.debug("no profile for the avatar: %s", type(exc).__name__)
-                return
+            self._logged_in_as(name, manager.token())
         self._show_avatar(profile)
 
     def _show_avatar(self, profile: Mapping[str, Any]) -> None:
