@@ -541,6 +541,9 @@ class Sender:
         finally:
             guard.finish()
             _local.guard = None
+        if guard.fired:  # cut off mid-answer: what arrived is not the answer (headers or body)
+            resp.close()
+            raise _DeadlinePassed
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug("%s %s -> %d in %.1f ms", method, _log_path(path), resp.status_code,
                        (time.perf_counter() - start) * 1000.0)

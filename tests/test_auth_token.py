@@ -107,3 +107,28 @@ def test_frozen() -> None:
     token = make()
     with pytest.raises(AttributeError):
         token.access_token = "other"  # type: ignore[misc]
+
+
+def test_authorized_at_is_set_at_login_and_kept_by_refreshes() -> None:
+    from datetime import datetime, timezone
+
+    signed_in = datetime(2026, 8, 31, 12, 0, tzinfo=timezone.utc).timestamp()
+    login = Token.from_response({"access_token": "a", "refresh_token": "r"}, now=signed_in)
+    assert login.authorized_at == signed_in
+    refreshed = Token.from_response({"access_token": "b"}, now=signed_in + 86400, previous=login)
+    assert refreshed.authorized_at == signed_in
+    assert Token.from_json(refreshed.to_json()) == refreshed
+    # six calendar months, clamped to the month's last day
+    assert refreshed.valid_until == datetime(2027, 2, 28, 12, 0, tzinfo=timezone.utc)
+    end = refreshed.valid_until.timestamp()
+    assert not refreshed.login_ends_soon(now=end - 15 * 86400)
+    assert refreshed.login_ends_soon(now=end - 13 * 86400)
+    assert refreshed.login_ends_soon(now=end + 1)
+
+
+@pytest.mark.parametrize("value", [None, "2026-01-01", True, float("nan"), 1e300])
+def test_an_unknown_or_bad_authorized_at_means_unknown(value: object) -> None:
+    data = {"access_token": "a", "refresh_token": "r", "expires_at": 1.0, "authorized_at": value}
+    token = Token.from_json(data)
+    assert token.valid_until is None
+    assert not token.login_ends_soon()

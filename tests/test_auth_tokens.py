@@ -361,3 +361,100 @@ def test_sixteen_threads_in_four_processes_one_refresh(tmp_path: Path) -> None:
         assert len(set(tokens)) == 1
         assert sb.counts()[REFRESHES] == 1
         assert me_status(s, tokens[0]) == 200
+
+
+# --- writes that fail -----------------------------------------------------------------------
+
+
+@responses.activate
+def test_a_rotated_refresh_token_that_cannot_be_written_is_kept_and_written_later(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    s = settings(tmp_path)
+    seed(s, expires_in=0)
+    for n in (1, 2):
+        responses.post(TOKEN_URL, json={"access_token": f"access-{n}", "expires_in": 0,
+                                        "refresh_token": f"refresh-{n}"})
+    real_write = TokenCache._write
+    full = True
+
+    def write(self: TokenCache, data: dict[str, object]) -> None:
+        if full:  # what a full disk or a read-only folder does to the write (tests run as root)
+            raise OSError(28, "No space left on device")
+        real_write(self, data)
+
+    monkeypatch.setattr(TokenCache, "_write", write)
+    manager = TokenManager(s)
+    with caplog.at_level("WARNING", logger="spotkit"):
+        assert manager.token().access_token == "access-1"  # refreshed, not saved
+        assert manager.unsaved
+        # expires_in=0: the next call refreshes again, with the rotated token from memory
+        assert manager.refresh().access_token == "access-2"
+    assert refresh_body(responses.calls[1])["refresh_token"] == "refresh-1"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1  # warned once, with the path
+    assert str(s.cache_path) in warnings[0]
+    assert "No space left on device" in warnings[0]
+    assert "refresh-1" not in warnings[0]
+    stored = TokenCache(s.cache_path).load("cid")
+    assert stored is not None
+    assert stored.refresh_token == "refresh-alice-0"  # the file still holds the old login
+
+    full = False
+    monkeypatch.setattr("spotkit.auth.tokens.time.monotonic", lambda: time.time() + 10**6)
+    manager.token()  # the retry is due: the login in memory is written now
+    assert not manager.unsaved
+    stored = TokenCache(s.cache_path).load("cid")
+    assert stored is not None
+    assert stored.refresh_token == "refresh-2"
+
+
+@responses.activate
+def test_a_refresh_works_when_the_lock_file_cannot_be_created(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = settings(tmp_path)
+    seed(s, expires_in=0)
+    responses.post(TOKEN_URL, json={"access_token": "access-1", "expires_in": 3600})
+
+    def no_lock(self: TokenCache) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(TokenCache, "lock", no_lock)
+    manager = TokenManager(s)
+    assert manager.token().access_token == "access-1"
+    assert manager.unsaved  # saving needs the lock too: kept in memory
+
+
+# --- the login's six months -----------------------------------------------------------------
+
+
+@responses.activate
+def test_refreshing_keeps_when_the_user_signed_in(tmp_path: Path) -> None:
+    s = settings(tmp_path)
+    signed_in = time.time() - 30 * 86400
+    token = Token("access-0", "refresh-0", DEFAULT_SCOPES, time.time() - 1,
+                  authorized_at=signed_in)
+    TokenCache(s.cache_path).save("cid", "alice", token)
+    responses.post(TOKEN_URL, json={"access_token": "access-1", "expires_in": 3600})
+    refreshed = TokenManager(s).token()
+    assert refreshed.access_token == "access-1"
+    assert refreshed.authorized_at == signed_in  # a refresh does not extend the login
+    stored = TokenCache(s.cache_path).load("cid")
+    assert stored is not None
+    assert stored.authorized_at == signed_in
+
+
+def test_a_login_near_its_end_warns_once(tmp_path: Path,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    s = settings(tmp_path)
+    token = Token("access-0", "refresh-0", DEFAULT_SCOPES, time.time() + 3600,
+                  authorized_at=time.time() - 175 * 86400)
+    TokenCache(s.cache_path).save("cid", "alice", token)
+    manager = TokenManager(s)
+    with caplog.at_level("WARNING", logger="spotkit"):
+        manager.token()
+        manager.token()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "spotkit login" in warnings[0]
+    assert token.valid_until is not None
+    assert f"{token.valid_until:%Y-%m-%d}" in warnings[0]

@@ -185,3 +185,23 @@ def test_whoami_survives_a_503_on_the_token_endpoint(env: Sandbox, browser: list
     assert main(["whoami"]) == 0  # the refresh's 503 is retried by the one policy
     assert "Logged in as Sandy Box" in capsys.readouterr().out
     assert len(sleeps) == 1
+
+
+def test_login_into_an_unwritable_cache_says_so_before_the_browser(
+        env: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("")
+    cache = blocker / "tokens.json"  # under a file: no write can succeed, even as root
+    monkeypatch.setenv("SPOTKIT_CACHE_PATH", str(cache))
+
+    def must_not_open(url: str, *, force: bool = False) -> bool:
+        raise AssertionError("the browser was opened for a login that cannot be saved")
+
+    monkeypatch.setattr(_runtime, "open_in_browser", must_not_open)
+    assert main(["login", "--timeout", "5"]) == 1
+    captured = capsys.readouterr()
+    assert str(cache) in captured.err
+    assert "writable" in captured.err
+    assert "/authorize?" not in captured.out
+    assert "Traceback" not in captured.err

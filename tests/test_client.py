@@ -127,7 +127,7 @@ def test_204_is_nothing_playing_but_an_empty_200_is_malformed(
     mocked.get(url, status=200, body=b"")
     method = sp.now_playing if url == NOW_URL else sp.playback
     assert method() is None
-    with pytest.raises(MalformedResponse, match="200 .* empty body instead of JSON"):
+    with pytest.raises(MalformedResponse, match=r"200 .* empty body instead of JSON"):
         method()
 
 

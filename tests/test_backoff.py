@@ -1,0 +1,158 @@
+"""spotkit.backoff: one process's 429 makes every spotkit process of the app wait or raise."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import responses
+from fakes import FakeTokens
+
+from spotkit import Spotify
+from spotkit.backoff import MAX_BLOCK, SharedBackoff
+from spotkit.config import load_settings
+from spotkit.errors import RateLimited
+
+API = "http://127.0.0.1:9/v1"
+ME = f"{API}/me"
+
+
+def settings_in(tmp_path: Path) -> object:
+    return load_settings(env={"SPOTIFY_CLIENT_ID": "c" * 32, "SPOTKIT_API_URL": API,
+                              "SPOTKIT_CACHE_PATH": str(tmp_path / "tokens.json")}, dotenv=False)
+
+
+def test_the_file_sits_next_to_the_token_cache_and_is_private(tmp_path: Path) -> None:
+    backoff = SharedBackoff.for_app(settings_in(tmp_path))  # type: ignore[arg-type]
+    assert backoff is not None
+    assert backoff.path == tmp_path / f"backoff-{'c' * 32}.json"
+    backoff.block(30)
+    assert stat.S_IMODE(backoff.path.stat().st_mode) == 0o600
+    until = json.loads(backoff.path.read_text())["blocked_until"]
+    assert 29 < until - time.time() <= 30
+    assert not list(tmp_path.glob(".*.tmp"))  # written through a temporary file, moved over
+
+
+def test_a_block_only_moves_later_and_is_capped(tmp_path: Path) -> None:
+    backoff = SharedBackoff(tmp_path / "b.json")
+    backoff.block(60)
+    backoff.block(5)
+    assert 55 < backoff.remaining() <= 60
+    backoff.block(1e12)
+    assert backoff.remaining() <= MAX_BLOCK
+    for bad in (float("nan"), float("inf"), -1, 0):
+        backoff.block(bad)
+    assert backoff.remaining() <= MAX_BLOCK
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b'{"blocked_until": "x"}',
+                                     b'{"blocked_until": true}', b"\xff\xfe"])
+def test_a_damaged_file_means_not_blocked(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "b.json"
+    path.write_bytes(content)
+    assert SharedBackoff(path).remaining() == 0.0
+
+
+def test_a_hostile_far_future_file_blocks_a_day_at_most(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"blocked_until": time.time() + 10 * 365 * 86400}))
+    assert SharedBackoff(path).remaining() == MAX_BLOCK
+
+
+def test_wait_or_raise(tmp_path: Path) -> None:
+    backoff = SharedBackoff(tmp_path / "b.json")
+    slept: list[float] = []
+    backoff.wait_or_raise(5, sleep=slept.append)
+    assert slept == []
+    backoff.block(3)
+    backoff.wait_or_raise(5, sleep=slept.append)
+    assert len(slept) == 1
+    assert 2.5 < slept[0] <= 3
+    with pytest.raises(RateLimited) as info:
+        backoff.wait_or_raise(1, sleep=slept.append, what="GET /me")
+    assert 2.5 < (info.value.retry_after or 0) <= 3
+    assert "GET /me was not sent" in str(info.value)
+    with pytest.raises(RateLimited):  # a wait the deadline cannot hold
+        backoff.wait_or_raise(5, deadline=1, sleep=slept.append)
+
+
+def test_an_unwritable_file_still_blocks_this_process(tmp_path: Path) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    backoff = SharedBackoff(blocker / "b.json")  # a folder that is a file: cannot be written
+    backoff.block(30)
+    assert 29 < backoff.remaining() <= 30
+
+
+@responses.activate
+def test_a_429_blocks_the_next_call_without_sending_it(tmp_path: Path, tokens: FakeTokens,
+                                                       sleeps: list[float]) -> None:
+    responses.get(ME, status=429, headers={"Retry-After": "120"}, json={})
+    settings = settings_in(tmp_path)
+    with Spotify(settings, auth=tokens) as sp:  # type: ignore[arg-type]
+        with pytest.raises(RateLimited):
+            sp.me()
+        assert sp.backoff is not None
+        assert 110 < sp.backoff.remaining() <= 120
+        with pytest.raises(RateLimited, match="was not sent") as info:
+            sp.me()
+    assert len(responses.calls) == 1
+    assert 110 < (info.value.retry_after or 0) <= 120
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    from spotkit import Spotify
+    from spotkit.errors import RateLimited
+    from spotkit.http import RetryPolicy
+
+    class Tokens:
+        def access_token(self): return "t"
+        def refresh(self, stale, /): return None
+
+    sp = Spotify(auth=Tokens(), policy=RetryPolicy(max_retry_wait=float(sys.argv[1]), retries=0))
+    started = time.monotonic()
+    try:
+        sp.me()
+    except RateLimited as exc:
+        print("RateLimited", round(exc.retry_after), sp.calls)
+    except Exception as exc:
+        print(type(exc).__name__, round(time.monotonic() - started, 1), sp.calls)
+""")
+
+
+def run_child(tmp_path: Path, max_retry_wait: float) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "SPOTKIT_"))}
+    env.update(SPOTIFY_CLIENT_ID="c" * 32, SPOTKIT_API_URL=API,
+               SPOTKIT_CACHE_PATH=str(tmp_path / "tokens.json"))
+    out = subprocess.run([sys.executable, "-c", CHILD, str(max_retry_wait)], env=env,
+                         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True)
+    return out.stdout.split()
+
+
+@responses.activate
+def test_another_process_raises_or_waits_instead_of_calling(tmp_path: Path, tokens: FakeTokens,
+                                                            sleeps: list[float]) -> None:
+    responses.get(ME, status=429, headers={"Retry-After": "600"}, json={})
+    with Spotify(settings_in(tmp_path), auth=tokens) as sp, pytest.raises(RateLimited):  # type: ignore[arg-type]
+        sp.me()
+    # a second process of the same app: blocked 600 s > its max_retry_wait, so no call at all
+    name, retry_after, calls = run_child(tmp_path, max_retry_wait=5)
+    assert name == "RateLimited"
+    assert 590 <= int(retry_after) <= 600
+    assert calls == "0"
+
+    # a block that ends within the child's max_retry_wait is waited out, then the call is sent
+    SharedBackoff.for_app(settings_in(tmp_path)).path.unlink()  # type: ignore[union-attr]
+    SharedBackoff.for_app(settings_in(tmp_path)).block(1.5)  # type: ignore[union-attr]
+    name, took, calls = run_child(tmp_path, max_retry_wait=5)
+    assert name == "NetworkError"  # nothing listens on port 9: the call was sent, after the wait
+    assert float(took) >= 1.2
+    assert calls == "1"
