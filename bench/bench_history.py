@@ -68,20 +68,26 @@ def calls_per_play(speed: float, minutes: float, tmp: Path) -> dict[str, Any]:
 
 
 def fill_store(path: Path, n: int) -> None:
+    """`n` plays of a catalogue of 20,000 tracks (each with its one name, artists, album and
+    duration, as on Spotify) in 200 contexts: a lifetime repeats the tracks it loves."""
     rng = random.Random(1)
     start = 1_600_000_000_000
     artists = [f"Artist {i}" for i in range(500)]
+    tracks = []
+    for i in range(20_000):
+        uri = f"spotify:track:{i:022d}"
+        tracks.append({"play_key": uri, "item_type": "track", "item_id": uri.rsplit(":", 1)[1],
+                       "item_uri": uri, "name": f"Song {i}", "artists": rng.choice(artists),
+                       "album": f"Album {i % 3000}", "duration_ms": rng.randint(90_000, 400_000)})
+    contexts = [f"spotify:playlist:{i:022d}" for i in range(200)]
+    weights = [1 / (rank + 1) for rank in range(len(tracks))]
+    picks = rng.choices(tracks, weights=weights, k=n)
     rows = []
     t = start
-    for i in range(n):
+    for track in picks:
         t += rng.randint(30_000, 400_000)
-        uri = f"spotify:track:{rng.randrange(20_000):022d}"
-        rows.append({"played_at": t, "play_key": uri, "item_type": "track",
-                     "item_id": uri.rsplit(":", 1)[1], "item_uri": uri, "name": f"Song {i % 20_000}",
-                     "artists": rng.choice(artists), "album": f"Album {i % 3000}",
-                     "duration_ms": rng.randint(90_000, 400_000), "context_type": "playlist",
-                     "context_uri": "spotify:playlist:37i9dQZF1DXcBWIGoYBM5M",
-                     "source": "recently_played"})
+        rows.append({**track, "played_at": t, "context_type": "playlist",
+                     "context_uri": rng.choice(contexts), "source": "recently_played"})
     with HistoryLogger(path) as history:
         history.store.add_many(rows)
 
@@ -100,7 +106,7 @@ def read_sql_frame(path: Path) -> Any:
 
     conn = sqlite3.connect(path)
     try:
-        frame = pd.read_sql(f"SELECT {', '.join(HISTORY_COLUMNS)} FROM plays ORDER BY played_at",
+        frame = pd.read_sql(f"SELECT {', '.join(HISTORY_COLUMNS)} FROM play_rows ORDER BY played_at",
                             conn)
     finally:
         conn.close()

@@ -136,7 +136,7 @@ def test_sigkilled_recorders_lose_and_duplicate_nothing(tmp_path: Path) -> None:
 
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    rows = conn.execute("SELECT played_at, item_uri, source FROM plays ORDER BY played_at").fetchall()
+    rows = conn.execute("SELECT played_at, item_uri, source FROM play_rows ORDER BY played_at").fetchall()
     cursor = int(conn.execute("SELECT value FROM meta").fetchone()[0])
     conn.close()
     stored = [(at, uri) for at, uri, _ in rows]

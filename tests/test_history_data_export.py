@@ -140,9 +140,14 @@ def test_bad_files_are_clear_errors_and_import_nothing(history: HistoryLogger,
                                                        tmp_path: Path) -> None:
     broken = tmp_path / "StreamingHistory_music_1.json"
     broken.write_text('[{"endTime": "2023-01-01 00:00"')
-    with pytest.raises(HistoryError, match="is not valid JSON"):
+    with pytest.raises(HistoryError, match="is not valid JSON") as info:
+        history.import_export([broken, BASIC])
+    assert len(history) == 0   # nothing of a bad file, nothing after it
+    assert str(broken) in str(info.value)
+    with pytest.raises(HistoryError, match=r"1 file\(s\) before it were imported"):
         history.import_export([BASIC, broken])
-    assert len(history) == 0  # all or nothing
+    assert len(history) == 5   # each file all or nothing: the good one is in
+    assert history.import_export(BASIC).added == 0
     obj = tmp_path / "StreamingHistory_music_2.json"
     obj.write_text(json.dumps({"endTime": "2023-01-01 00:00"}))
     with pytest.raises(HistoryError, match="expected a JSON list"):

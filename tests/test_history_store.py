@@ -38,7 +38,7 @@ def test_new_file_has_schema_wal_and_version(db: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    columns = [r[1] for r in conn.execute("PRAGMA table_info(plays)")]
+    columns = [r[1] for r in conn.execute("PRAGMA table_info(play_rows)")]
     assert columns == [*STORE_COLUMNS, "recorded_at"]
     conn.close()
 

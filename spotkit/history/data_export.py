@@ -32,10 +32,11 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 from fnmatch import fnmatch
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +44,18 @@ from .._values import as_bool, as_int, as_str, to_ms
 from ..errors import HistoryError
 from ..logs import logger
 from ..records import parse_timestamp
+from .store import DETAIL_COLUMNS, ITEM_COLUMNS, MAX_MS, MIN_MS, NULL_INT, Play, int64
 
 __all__ = [
     "EXPORT_FILE_PATTERNS",
+    "Cache",
     "ExportFile",
     "ImportResult",
+    "Numbering",
+    "export_play",
+    "export_row",
     "export_rows",
+    "file_plays",
     "find_export_files",
     "load_export_file",
 ]
@@ -72,6 +79,16 @@ class ExportFile:
     @property
     def name(self) -> str:
         return f"{self.path}:{self.member}" if self.member else str(self.path)
+
+    def size(self) -> int:
+        """Its size in bytes (0 if that cannot be told; reading it will say why)."""
+        try:
+            if self.member is None:
+                return self.path.stat().st_size
+            with zipfile.ZipFile(self.path) as archive:
+                return archive.getinfo(self.member).file_size
+        except (OSError, KeyError, zipfile.BadZipFile):
+            return 0
 
     def read_bytes(self) -> bytes:
         if self.member is None:
@@ -171,14 +188,21 @@ def _str(value: object) -> str | None:
 
 
 def _int(value: object) -> int | None:
-    return as_int(value, digits=True)
+    """An integer SQLite can store, or None (beyond 64 bits is as unreadable as text)."""
+    number = as_int(value, digits=True)
+    return None if number is None else int64(number)
 
 
 def _bool(value: object) -> bool | None:
     return as_bool(value, loose=True)
 
 
+class _OutOfRange(ValueError):
+    """A record's time lies outside what a pandas DataFrame can hold."""
+
+
 def _time_ms(value: object) -> int | None:
+    ms: int | None = None
     if isinstance(value, str) and value.endswith("Z"):
         # the extended export's "2023-12-01T07:45:12Z": the C parser, 4x faster than the regex
         try:
@@ -187,9 +211,19 @@ def _time_ms(value: object) -> int | None:
             pass
         else:
             if moment.tzinfo is None:
-                return to_ms(moment.replace(tzinfo=timezone.utc))
-    parsed = parse_timestamp(value)
-    return to_ms(parsed) if parsed is not None else None
+                ms = (moment - _EPOCH) // _MS
+    if ms is None:
+        parsed = parse_timestamp(value)
+        if parsed is None:
+            return None
+        ms = to_ms(parsed)
+    if not MIN_MS <= ms <= MAX_MS:
+        raise _OutOfRange(value)
+    return ms
+
+
+_EPOCH = datetime(1970, 1, 1)
+_MS = timedelta(milliseconds=1)
 
 
 def _uri_id(uri: str | None) -> str | None:
@@ -199,55 +233,60 @@ def _uri_id(uri: str | None) -> str | None:
     return parts[2] if len(parts) == 3 and parts[0] == "spotify" and parts[1] != "local" else None
 
 
-def _extended_row(rec: Mapping[str, Any]) -> dict[str, Any] | None:
-    get = rec.get
-    played_at = _time_ms(get("ts"))
-    if played_at is None:
-        return None
+#: Fields of an extended record that make its item, and those that make its details.
+_ITEM_FIELDS = (
+    "spotify_track_uri", "master_metadata_track_name", "master_metadata_album_artist_name",
+    "master_metadata_album_album_name", "spotify_episode_uri", "episode_name", "episode_show_name",
+    "audiobook_chapter_uri", "audiobook_chapter_title", "audiobook_title")
+_DETAIL_FIELDS = ("skipped", "reason_start", "reason_end", "shuffle", "offline", "incognito_mode",
+                  "platform", "conn_country")
+
+
+def _extended_item(fields: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """The play key and the item of an extended record's :data:`_ITEM_FIELDS`."""
+    track_uri, track, artist, album_name, episode_uri, episode, show, chapter_uri, chapter, book = \
+        fields
     artists = album = None
-    uri = _str(get("spotify_track_uri"))
-    name = _str(get("master_metadata_track_name"))
+    uri = _str(track_uri)
+    name = _str(track)
     if uri or name:
         item_type = "track"
-        artists = _str(get("master_metadata_album_artist_name"))
-        album = _str(get("master_metadata_album_album_name"))
-    elif (uri := _str(get("spotify_episode_uri"))) or (name := _str(get("episode_name"))):
+        artists = _str(artist)
+        album = _str(album_name)
+    elif (uri := _str(episode_uri)) or (name := _str(episode)):
         item_type = "episode"
-        name = name or _str(get("episode_name"))
-        album = _str(get("episode_show_name"))
-    elif (uri := _str(get("audiobook_chapter_uri"))) or \
-            (name := _str(get("audiobook_chapter_title"))):
+        name = name or _str(episode)
+        album = _str(show)
+    elif (uri := _str(chapter_uri)) or (name := _str(chapter)):
         item_type = "chapter"
-        name = name or _str(get("audiobook_chapter_title"))
-        album = _str(get("audiobook_title"))
+        name = name or _str(chapter)
+        album = _str(book)
     else:
         item_type = "unknown"
-    return {
-        "played_at": played_at,
-        "play_key": uri or f"export:extended:{artists or album or ''}:{name or ''}",
-        "item_type": item_type,
-        "item_id": _uri_id(uri),
-        "item_uri": uri,
-        "name": name,
-        "artists": artists,
-        "album": album,
-        "duration_ms": None,
-        "context_type": None,
-        "context_uri": None,
-        "source": SOURCE_EXTENDED,
-        "ms_played": _int(get("ms_played")),
-        "skipped": _bool(get("skipped")),
-        "reason_start": _str(get("reason_start")),
-        "reason_end": _str(get("reason_end")),
-        "shuffle": _bool(get("shuffle")),
-        "offline": _bool(get("offline")),
-        "incognito_mode": _bool(get("incognito_mode")),
-        "platform": _str(get("platform")),
-        "conn_country": _str(get("conn_country")),
-    }
+    key = uri or f"export:extended:{artists or album or ''}:{name or ''}"
+    return key, (item_type, _uri_id(uri), uri, name, artists, album, None)
 
 
-def _basic_row(rec: Mapping[str, Any]) -> dict[str, Any] | None:
+def _extended_detail(fields: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The details of an extended record's :data:`_DETAIL_FIELDS`."""
+    skipped, reason_start, reason_end, shuffle, offline, incognito, platform, country = fields
+    return (SOURCE_EXTENDED, None, None, _bool(skipped), _str(reason_start), _str(reason_end),
+            _bool(shuffle), _bool(offline), _bool(incognito), _str(platform), _str(country))
+
+
+def _extended_play(rec: Mapping[str, Any]) -> Play | None:
+    played_at = _time_ms(rec.get("ts"))
+    if played_at is None:
+        return None
+    key, item = _extended_item(tuple(map(rec.get, _ITEM_FIELDS)))
+    detail = _extended_detail(tuple(map(rec.get, _DETAIL_FIELDS)))
+    return (played_at, key, item, detail, _int(rec.get("ms_played")))
+
+
+_BASIC_DETAIL = (SOURCE_BASIC, *([None] * (len(DETAIL_COLUMNS) - 1)))
+
+
+def _basic_play(rec: Mapping[str, Any]) -> Play | None:
     played_at = _time_ms(rec.get("endTime"))
     if played_at is None:
         return None
@@ -261,27 +300,177 @@ def _basic_row(rec: Mapping[str, Any]) -> dict[str, Any] | None:
         artists, album = _str(rec.get("artistName")), None
         name = _str(rec.get("trackName"))
         who = artists
-    return {
-        "played_at": played_at,
-        "play_key": f"export:basic:{who or ''}:{name or ''}",
-        "item_type": item_type,
-        "name": name,
-        "artists": artists,
-        "album": album,
-        "source": SOURCE_BASIC,
-        "ms_played": _int(rec.get("msPlayed")),
-    }
+    item = (item_type, None, None, name, artists, album, None)
+    return (played_at, f"export:basic:{who or ''}:{name or ''}", item, _BASIC_DETAIL,
+            _int(rec.get("msPlayed")))
 
 
-def export_row(record: object) -> dict[str, Any] | None:
-    """The history row of one export record (either format), or None if it has no usable time."""
+def export_play(record: object) -> Play | None:
+    """The :data:`~spotkit.history.store.Play` of one export record (either format), or None
+    if it has no usable time.
+
+    Raises:
+        ValueError: its time is outside the years 1677-2262, which a DataFrame cannot hold.
+    """
     if not isinstance(record, Mapping):
         return None
     if "ts" in record:
-        return _extended_row(record)
+        return _extended_play(record)
     if "endTime" in record:
-        return _basic_row(record)
+        return _basic_play(record)
     return None
+
+
+def export_row(record: object) -> dict[str, Any] | None:
+    """The history row (a dict of the store's columns) of one export record, or None."""
+    play = export_play(record)
+    return None if play is None else _row_of(play)
+
+
+def _row_of(play: Play) -> dict[str, Any]:
+    played_at, key, item, detail, ms_played = play
+    return {"played_at": played_at, "play_key": key, **dict(zip(ITEM_COLUMNS, item, strict=True)),
+            **dict(zip(DETAIL_COLUMNS, detail, strict=True)), "ms_played": ms_played}
+
+
+class Numbering:
+    """Numbers repeat plays of one item in the same second (minute) within one import: ``URI``,
+    ``URI#2``, ``URI#3``... in file order, so importing the same files again gives the same keys.
+
+    Memory stays small at a million plays: each earlier file is kept as two integer arrays
+    (times, key numbers), searched only for the rare play whose time an earlier file also had.
+    """
+
+    def __init__(self) -> None:
+        self._key_numbers: dict[str, int] = {}
+        self._earlier: list[tuple[Any, Any]] = []
+
+    def number(self, plays: list[Play]) -> list[Play]:
+        """`plays` (one file's, in file order) with repeat keys numbered."""
+        import numpy as np
+
+        numbers = self._key_numbers
+        kids = [numbers.setdefault(p[1], len(numbers)) for p in plays]
+        times = np.fromiter((p[0] for p in plays), dtype=np.int64, count=len(plays))
+        seen = self._earlier_counts(times)
+        out = plays
+        for i, play in enumerate(plays):
+            pair = (play[0], kids[i])
+            n = seen.get(pair, 0) + 1
+            seen[pair] = n
+            if n > 1:
+                if out is plays:
+                    out = list(plays)
+                out[i] = (play[0], f"{play[1]}#{n}", play[2], play[3], play[4])
+        self._earlier.append((times, np.array(kids, dtype=np.int64)))
+        return out
+
+    def _earlier_counts(self, times: Any) -> dict[tuple[int, int], int]:
+        import numpy as np
+
+        counts: dict[tuple[int, int], int] = {}
+        for earlier, kids in self._earlier:
+            for i in np.flatnonzero(np.isin(earlier, times)).tolist():
+                pair = (int(earlier[i]), int(kids[i]))
+                counts[pair] = counts.get(pair, 0) + 1
+        return counts
+
+
+#: Items and details already built, by the record fields they were built from.
+Cache = dict[tuple[Any, ...], Any]
+
+
+def file_plays(records: list[Any], name: str, items: Cache | None = None,
+               details: Cache | None = None) -> tuple[list[Play], int]:
+    """The plays of one file's records (not yet numbered) and how many records were unusable.
+
+    The same plays as :func:`export_play` of each record, made faster: the item and details of
+    the extended format are built once per distinct combination of their fields, and its times
+    (``2023-12-01T07:45:12Z``) parsed by pandas in one call; any other record takes the
+    record-by-record path. Pass the same `items` and `details` dicts for every file of an import.
+
+    Raises:
+        HistoryError: a record's time is outside the years 1677-2262 (the file is refused whole).
+    """
+    import pandas as pd
+
+    items = {} if items is None else items
+    details = {} if details is None else details
+    track_fields: Callable[[Any], tuple[Any, ...]] = itemgetter(*_ITEM_FIELDS[:4])
+    detail_fields: Callable[[Any], tuple[Any, ...]] = itemgetter(*_DETAIL_FIELDS)
+    parts: list[tuple[str, tuple[Any, ...], tuple[Any, ...], int | None] | None] = []
+    stamps: list[str | None] = []
+    for rec in records:
+        if type(rec) is not dict or "ts" not in rec:
+            parts.append(None)
+            stamps.append(None)
+            continue
+        try:
+            fields = track_fields(rec)
+        except KeyError:   # an older export without some fields: from now on, get each one
+            track_fields = _each(_ITEM_FIELDS[:4])
+            fields = track_fields(rec)
+        if not (fields[0] and type(fields[0]) is str):
+            fields = tuple(map(rec.get, _ITEM_FIELDS))   # not a track with a URI: every field
+        # else a track's URI, name, artist and album alone make its item (see _extended_item)
+        try:
+            key, item = items[fields]
+        except KeyError:
+            key, item = items[fields] = _extended_item(tuple(map(rec.get, _ITEM_FIELDS)))
+        except TypeError:  # a list or object where text belongs: not cached
+            key, item = _extended_item(tuple(map(rec.get, _ITEM_FIELDS)))
+        try:
+            fields = detail_fields(rec)
+        except KeyError:
+            detail_fields = _each(_DETAIL_FIELDS)
+            fields = detail_fields(rec)
+        try:
+            detail = details[fields]
+        except KeyError:
+            detail = details[fields] = _extended_detail(fields)
+        except TypeError:
+            detail = _extended_detail(fields)
+        ms = rec.get("ms_played")
+        parts.append((key, item, detail, ms if type(ms) is int and _INT_LO < ms < _INT_HI
+                      else _int(ms)))
+        ts = rec.get("ts")
+        stamps.append(ts if type(ts) is str and len(ts) == 20 and ts[10] == "T" and ts[19] == "Z"
+                      else None)
+    times = pd.to_datetime(pd.Series(stamps, dtype=object), format="ISO8601", utc=True,
+                           errors="coerce").dt.as_unit("ms").array.asi8
+    plays: list[Play] = []
+    append = plays.append
+    skipped = 0
+    for index, (part, at) in enumerate(zip(parts, times.tolist(), strict=True)):
+        try:
+            if part is None:
+                play = export_play(records[index])
+                if play is None:
+                    skipped += 1
+                else:
+                    append(play)
+                continue
+            played_at = at if at != NAT else _time_ms(records[index].get("ts"))
+            if played_at is None:
+                skipped += 1
+            elif not MIN_MS <= played_at <= MAX_MS:
+                raise _OutOfRange(records[index].get("ts"))
+            else:
+                append((played_at, *part))
+        except _OutOfRange as exc:
+            raise HistoryError(
+                f"{name}: record {index} is dated {str(exc)[:40]!r}, outside the years 1677-2262 "
+                "that pandas can hold; nothing of this file was imported. Correct or remove that "
+                "record, then import again.") from None
+    return plays, skipped
+
+
+def _each(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    return lambda rec: tuple(map(rec.get, names))
+
+
+_INT_LO, _INT_HI = NULL_INT, -NULL_INT
+NAT = NULL_INT
 
 
 def export_rows(records: Iterable[object], stats: dict[str, int] | None = None
@@ -290,18 +479,8 @@ def export_rows(records: Iterable[object], stats: dict[str, int] | None = None
 
     Unusable records are skipped and counted in ``stats["skipped"]``.
     """
-    seen: dict[tuple[int, str], int] = {}
-    skipped = 0
-    for record in records:
-        row = export_row(record)
-        if row is None:
-            skipped += 1
-            continue
-        key = (row["played_at"], row["play_key"])
-        n = seen.get(key, 0) + 1
-        seen[key] = n
-        if n > 1:
-            row["play_key"] = f"{row['play_key']}#{n}"
-        yield row
+    plays, skipped = file_plays(list(records), "records")
+    for play in Numbering().number(plays):
+        yield _row_of(play)
     if stats is not None:
         stats["skipped"] = stats.get("skipped", 0) + skipped

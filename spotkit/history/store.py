@@ -1,5 +1,12 @@
 """The SQLite file behind a history: one row per play, the recently-played cursor, migrations.
 
+Schema version 2 keeps what repeats once: a play is a row of integers (``played_at``, its key,
+its item, its details, ``ms_played``, ``recorded_at``) pointing at ``keys`` (play keys),
+``items`` (type, id, URI, name, artists, album, duration: one row per distinct combination) and
+``details`` (source, context and the export's extras, likewise). A lifetime of plays repeats a few
+thousand tracks, so this is a third of version 1's size and a frame can be built from integer
+codes. The view ``play_rows`` shows every play with all its columns, as version 1 stored them.
+
 Durability: WAL journal with ``synchronous=FULL``. WAL with NORMAL already survives a killed
 process (a commit is in the WAL file once ``COMMIT`` returns, only a power cut can lose it);
 FULL adds an fsync per commit so a power cut loses nothing committed either. Commits are rare
@@ -19,7 +26,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .._values import now_ms
@@ -29,16 +38,25 @@ from ..sqlitestore import SQLiteStore, StoreSpec
 __all__ = [
     "APPLICATION_ID",
     "BOOL_COLUMNS",
+    "DETAIL_COLUMNS",
     "EXTRA_COLUMNS",
     "INT_COLUMNS",
+    "ITEM_COLUMNS",
+    "MAX_MS",
     "MIGRATIONS",
+    "MIN_MS",
+    "NULL_INT",
     "SCHEMA_VERSION",
     "STORE_COLUMNS",
+    "FrameData",
     "HistoryStore",
+    "Play",
+    "int64",
+    "play_of",
 ]
 
 #: Current schema version, kept in ``PRAGMA user_version``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id`` of a spotkit history ("SPKH"), so a foreign database is refused.
 APPLICATION_ID = 0x53504B48
 
@@ -54,6 +72,24 @@ STORE_COLUMNS: tuple[str, ...] = (
 )
 INT_COLUMNS = frozenset({"played_at", "duration_ms", "ms_played"})
 BOOL_COLUMNS = frozenset({"skipped", "shuffle", "offline", "incognito_mode"})
+#: Columns of the ``items`` table: what was played.
+ITEM_COLUMNS: tuple[str, ...] = (
+    "item_type", "item_id", "item_uri", "name", "artists", "album", "duration_ms")
+#: Columns of the ``details`` table: where it came from and how it was played.
+DETAIL_COLUMNS: tuple[str, ...] = (
+    "source", "context_type", "context_uri", "skipped", "reason_start", "reason_end", "shuffle",
+    "offline", "incognito_mode", "platform", "conn_country")
+
+#: The range of ``played_at`` (Unix ms) a pandas ``datetime64[ns]`` can hold (years 1677-2262):
+#: anything outside it is refused before it is stored, or every later frame would fail.
+MIN_MS = -9_223_372_036_854
+MAX_MS = 9_223_372_036_854
+#: Stands for NULL in integer columns read in bulk (never a stored ``ms_played``).
+NULL_INT = -(2**63)
+
+#: One play ready to store: ``(played_at, play_key, item values, detail values, ms_played)``,
+#: the values in :data:`ITEM_COLUMNS` and :data:`DETAIL_COLUMNS` order.
+Play = tuple[int, str, tuple[Any, ...], tuple[Any, ...], "int | None"]
 
 _CURSOR_KEY = "recently_played.after"
 
@@ -91,9 +127,58 @@ def _migrate_to_1(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
 
 
+def _migrate_to_2(conn: sqlite3.Connection) -> None:
+    """Version 1's one wide table to keys, items, details and integer plays, every value kept."""
+    conn.execute("CREATE TABLE keys (id INTEGER PRIMARY KEY, play_key TEXT NOT NULL UNIQUE)")
+    conn.execute("""
+        CREATE TABLE items (
+            id INTEGER PRIMARY KEY, item_type TEXT, item_id TEXT, item_uri TEXT, name TEXT,
+            artists TEXT, album TEXT, duration_ms INTEGER)""")
+    conn.execute("CREATE INDEX items_by_uri ON items (item_uri, name)")
+    conn.execute("""
+        CREATE TABLE details (
+            id INTEGER PRIMARY KEY, source TEXT NOT NULL, context_type TEXT, context_uri TEXT,
+            skipped INTEGER, reason_start TEXT, reason_end TEXT, shuffle INTEGER, offline INTEGER,
+            incognito_mode INTEGER, platform TEXT, conn_country TEXT)""")
+    conn.execute("CREATE INDEX details_by_context ON details (source, context_uri, platform)")
+    conn.execute("ALTER TABLE plays RENAME TO plays_v1")
+    conn.execute("""
+        CREATE TABLE plays (
+            played_at   INTEGER NOT NULL,   -- Unix ms, UTC
+            key         INTEGER NOT NULL,   -- keys.id
+            item        INTEGER NOT NULL,   -- items.id
+            detail      INTEGER NOT NULL,   -- details.id
+            ms_played   INTEGER,
+            recorded_at INTEGER NOT NULL,   -- Unix ms when this row was written
+            PRIMARY KEY (played_at, key)
+        ) WITHOUT ROWID""")
+    items, details = ", ".join(ITEM_COLUMNS), ", ".join(DETAIL_COLUMNS)
+    conn.execute("INSERT INTO keys (play_key) SELECT DISTINCT play_key FROM plays_v1")
+    conn.execute(f"INSERT INTO items ({items}) SELECT DISTINCT {items} FROM plays_v1")  # noqa: S608
+    conn.execute(f"INSERT INTO details ({details}) SELECT DISTINCT {details} FROM plays_v1")  # noqa: S608
+    same_item = " AND ".join(f"i.{c} IS v.{c}" for c in ITEM_COLUMNS)
+    same_detail = " AND ".join(f"d.{c} IS v.{c}" for c in DETAIL_COLUMNS)
+    conn.execute(f"""
+        INSERT INTO plays (played_at, key, item, detail, ms_played, recorded_at)
+        SELECT v.played_at, k.id, i.id, d.id, v.ms_played, v.recorded_at
+        FROM plays_v1 v JOIN keys k ON k.play_key = v.play_key
+        JOIN items i ON {same_item} JOIN details d ON {same_detail}""")  # noqa: S608
+    old = conn.execute("SELECT count(*) FROM plays_v1").fetchone()[0]
+    new = conn.execute("SELECT count(*) FROM plays").fetchone()[0]
+    if old != new:   # cannot happen; if it did, the transaction rolls back and version 1 stays
+        raise sqlite3.IntegrityError(f"upgrade kept {new} of {old} plays")
+    conn.execute("DROP TABLE plays_v1")
+    conn.execute(f"""
+        CREATE VIEW play_rows AS
+        SELECT p.played_at, k.play_key, {", ".join(f"i.{c}" for c in ITEM_COLUMNS)},
+               d.context_type, d.context_uri, d.source, p.ms_played,
+               {", ".join(f"d.{c}" for c in DETAIL_COLUMNS[3:])}, p.recorded_at
+        FROM plays p JOIN keys k ON k.id = p.key JOIN items i ON i.id = p.item
+        JOIN details d ON d.id = p.detail""")  # noqa: S608
+
+
 #: ``MIGRATIONS[n]`` turns a version ``n - 1`` database into version ``n`` (0 is an empty file).
-#: A later schema change adds ``MIGRATIONS[2]`` and bumps :data:`SCHEMA_VERSION`.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_1}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_1, 2: _migrate_to_2}
 
 
 # --- the store ---------------------------------------------------------------------------------
@@ -115,8 +200,19 @@ class HistoryStore(SQLiteStore):
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
         super().__init__(path, _SPEC, timeout=timeout)
+        self._ids = _Ids()
 
     # --- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self.transaction() as conn:
+                self._ids.begin(conn)
+                yield conn
+        except BaseException:
+            self._ids.forget()   # ids handed out inside a rolled-back transaction are void
+            raise
 
     def add_plays(self, rows: Sequence[Mapping[str, Any]], *,
                   cursor: int | None = None) -> list[dict[str, Any]]:
@@ -125,10 +221,12 @@ class HistoryStore(SQLiteStore):
         Returns the rows that were new. The cursor only ever moves forward.
         """
         new: list[dict[str, Any]] = []
+        plays = [play_of(row) for row in rows]
         now = now_ms()
-        with self.transaction() as conn:
-            for row in rows:
-                values = _values(row, now)
+        with self._write() as conn:
+            for row, play in zip(rows, plays, strict=True):
+                values = self._ids.values(conn, play, now)
+                self._ids.flush(conn)
                 if conn.execute(_INSERT, values).rowcount == 1:
                     new.append(dict(row))
             if cursor is not None:
@@ -138,28 +236,41 @@ class HistoryStore(SQLiteStore):
                     "CAST(meta.value AS INTEGER)", (_CURSOR_KEY, str(int(cursor))))
         return new
 
-    def add_many(self, rows: Iterable[Mapping[str, Any]], *, chunk_size: int = 5000,
+    def add_many(self, rows: Iterable[Mapping[str, Any]], *, chunk_size: int = 50_000,
                  on_chunk: Callable[[int], object] | None = None) -> int:
-        """Store many rows (an import) in one transaction; returns how many were new.
+        """Store many rows (dicts of :data:`STORE_COLUMNS`) in one transaction; returns how many
+        were new. `on_chunk(n)` is called after each chunk of `n` rows (progress bars)."""
+        return self.add_batch(map(play_of, rows), chunk_size=chunk_size, on_chunk=on_chunk)
 
-        `on_chunk(n)` is called after each chunk of `n` rows (progress bars).
+    def add_batch(self, plays: Iterable[Play], *, chunk_size: int = 50_000,
+                  on_chunk: Callable[[int], object] | None = None) -> int:
+        """Store many :data:`Play` tuples (an import) in one transaction; returns how many were new.
+
+        Raises:
+            HistoryError: a ``played_at`` outside :data:`MIN_MS`..:data:`MAX_MS` (nothing is
+                stored), or the database failed.
         """
         now = now_ms()
-        with self.transaction() as conn:
-            before = conn.total_changes
-            chunk: list[tuple[Any, ...]] = []
-            for row in rows:
-                chunk.append(_values(row, now))
+        added = 0
+        with self._write() as conn:
+            values = self._ids.values
+            chunk: list[tuple[int, ...]] = []
+            for play in plays:
+                chunk.append(values(conn, play, now))
                 if len(chunk) >= chunk_size:
-                    conn.executemany(_INSERT, chunk)
-                    if on_chunk is not None:
-                        on_chunk(len(chunk))
+                    added += self._insert_chunk(conn, chunk, on_chunk)
                     chunk = []
             if chunk:
-                conn.executemany(_INSERT, chunk)
-                if on_chunk is not None:
-                    on_chunk(len(chunk))
-            return conn.total_changes - before
+                added += self._insert_chunk(conn, chunk, on_chunk)
+        return added
+
+    def _insert_chunk(self, conn: sqlite3.Connection, chunk: list[tuple[int, ...]],
+                      on_chunk: Callable[[int], object] | None) -> int:
+        self._ids.flush(conn)
+        added = conn.executemany(_INSERT, chunk).rowcount
+        if on_chunk is not None:
+            on_chunk(len(chunk))
+        return added
 
     def add_unless_near(self, row: Mapping[str, Any], tolerance_ms: int) -> bool:
         """Store `row` unless a play of the same item lies within `tolerance_ms` of it.
@@ -167,30 +278,32 @@ class HistoryStore(SQLiteStore):
         For rows whose time is an estimate (plays seen through currently-playing): two observers
         of the same play never agree to the millisecond.
         """
-        played_at = int(row["played_at"])
-        with self.transaction() as conn:
+        play = play_of(row)
+        played_at = play[0]
+        with self._write() as conn:
             near = conn.execute(
-                "SELECT 1 FROM plays WHERE played_at BETWEEN ? AND ? AND play_key = ? LIMIT 1",
-                (played_at - tolerance_ms, played_at + tolerance_ms, row["play_key"]),
-            ).fetchone()
+                "SELECT 1 FROM plays JOIN keys ON keys.id = plays.key WHERE played_at BETWEEN ? "
+                "AND ? AND play_key = ? LIMIT 1",
+                (played_at - tolerance_ms, played_at + tolerance_ms, play[1])).fetchone()
             if near is not None:
                 return False
-            return conn.execute(_INSERT, _values(row, now_ms())).rowcount == 1
+            values = self._ids.values(conn, play, now_ms())
+            self._ids.flush(conn)
+            return conn.execute(_INSERT, values).rowcount == 1
 
     # --- reading -------------------------------------------------------------------------
 
     def cursor(self) -> int | None:
         """The recently-played `after` cursor: the newest `played_at` (ms) read from it."""
         with self.reading() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = ?",
-                                     (_CURSOR_KEY,)).fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (_CURSOR_KEY,)).fetchone()
         return int(row[0]) if row is not None else None
 
     def count(self, source: str | None = None) -> int:
         """How many plays are stored (of one `source`, if given)."""
         sql, args = "SELECT count(*) FROM plays", []
         if source is not None:
-            sql, args = sql + " WHERE source = ?", [source]
+            sql, args = sql + " JOIN details d ON d.id = plays.detail WHERE d.source = ?", [source]
         with self.reading() as conn:
             return int(conn.execute(sql, args).fetchone()[0])
 
@@ -200,7 +313,8 @@ class HistoryStore(SQLiteStore):
             first, last, plays = conn.execute(
                 "SELECT min(played_at), max(played_at), count(*) FROM plays").fetchone()
             sources = dict(conn.execute(
-                "SELECT source, count(*) FROM plays GROUP BY source ORDER BY source").fetchall())
+                "SELECT d.source, count(*) FROM plays p JOIN details d ON d.id = p.detail "
+                "GROUP BY d.source ORDER BY d.source").fetchall())
         return {"plays": plays, "sources": sources, "first": first, "last": last}
 
     def fetch(self, columns: Sequence[str] = STORE_COLUMNS, *, since: int | None = None,
@@ -210,18 +324,148 @@ class HistoryStore(SQLiteStore):
         if unknown:
             raise ValueError(f"unknown history columns: {unknown}")
         where, args = _range(since, until)
-        sql = f"SELECT {', '.join(columns)} FROM plays{where} ORDER BY played_at, play_key"  # noqa: S608
+        sql = f"SELECT {', '.join(columns)} FROM play_rows{where} ORDER BY played_at, play_key"  # noqa: S608
         with self.reading() as conn:
             return conn.execute(sql, args).fetchall()
 
+    def frame_data(self, *, since: int | None = None, until: int | None = None,
+                   ms_played: bool = False) -> FrameData:
+        """What a DataFrame of plays is built from, read in bulk (see :class:`FrameData`)."""
+        import numpy as np
 
-_INSERT = (f"INSERT INTO plays ({', '.join(STORE_COLUMNS)}, recorded_at) "  # noqa: S608
-           f"VALUES ({', '.join('?' * (len(STORE_COLUMNS) + 1))}) "
-           "ON CONFLICT (played_at, play_key) DO NOTHING")
+        where, args = _range(since, until)
+        wanted = ["played_at", "item", "detail"] + (["ms_played"] if ms_played else [])
+        concat = ", ".join(f"group_concat(ifnull({c}, {NULL_INT}))" for c in wanted)
+        # group_concat hands SQLite's integers over as one text per column: parsing it in C is
+        # several times faster than a Python tuple per row from the cursor
+        used = "" if not where else " WHERE id IN (SELECT DISTINCT {} FROM plays" + where + ")"  # noqa: S608
+        with self.reading() as conn:
+            conn.execute("BEGIN")   # one snapshot for plays and the tables they point at
+            try:
+                counted, *texts = conn.execute(
+                    f"SELECT count(*), {concat} FROM plays{where}", args).fetchone()  # noqa: S608
+                items = conn.execute(f"SELECT id, {', '.join(ITEM_COLUMNS)} FROM items"  # noqa: S608
+                                     + used.format("item"), args if used else ()).fetchall()
+                details = conn.execute(f"SELECT id, {', '.join(DETAIL_COLUMNS)} FROM details"  # noqa: S608
+                                       + used.format("detail"), args if used else ()).fetchall()
+            finally:
+                conn.execute("COMMIT")
+        columns = {}
+        for name, text in zip(wanted, texts, strict=True):
+            array = np.fromstring(text or "", dtype=np.int64, sep=",") if counted else \
+                np.empty(0, dtype=np.int64)
+            if len(array) != counted:
+                raise HistoryError(f"Could not read the history database {self.path}: "
+                                   f"{len(array)} of {counted} values of {name}.")
+            columns[name] = array
+        return FrameData(columns, items, details)
 
 
-def _values(row: Mapping[str, Any], recorded_at: int) -> tuple[Any, ...]:
-    return (*map(row.get, STORE_COLUMNS), recorded_at)
+@dataclass(frozen=True)
+class FrameData:
+    """Plays as integer arrays, and the rows of the tables they point at.
+
+    ``plays`` maps ``played_at``, ``item``, ``detail`` (and ``ms_played``, NULL as
+    :data:`NULL_INT`) to int64 arrays in play order; ``items`` and ``details`` are
+    ``(id, *ITEM_COLUMNS)`` and ``(id, *DETAIL_COLUMNS)`` tuples.
+    """
+
+    plays: dict[str, Any]
+    items: list[tuple[Any, ...]]
+    details: list[tuple[Any, ...]]
+
+
+class _Ids:
+    """The ids of stored play keys, items and details, looked up by value and cached.
+
+    Ids only grow (rows are never deleted), so at the start of each write transaction the cache
+    reads just the rows other processes added since; inside it, under SQLite's write lock, a
+    value not in the cache is new and is inserted.
+    """
+
+    def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        self.keys: dict[str, int] = {}
+        self.items: dict[tuple[Any, ...], int] = {}
+        self.details: dict[tuple[Any, ...], int] = {}
+        self._last = {"keys": 0, "items": 0, "details": 0}
+        self._pending: dict[str, list[tuple[Any, ...]]] = {"keys": [], "items": [], "details": []}
+
+    def begin(self, conn: sqlite3.Connection) -> None:
+        """Catch up with what other writers stored (call inside the write transaction)."""
+        for table, cache, select in (("keys", self.keys, "SELECT id, play_key FROM keys"),
+                                     ("items", self.items, _SELECT_ITEMS),
+                                     ("details", self.details, _SELECT_DETAILS)):
+            for row in conn.execute(f"{select} WHERE id > ? ORDER BY id", (self._last[table],)):
+                cache[row[1] if table == "keys" else row[1:]] = row[0]
+                self._last[table] = row[0]
+
+    def values(self, conn: sqlite3.Connection, play: Play, recorded_at: int) -> tuple[int, ...]:
+        """The `plays` row of `play`, inserting its key, item and details if they are new."""
+        played_at, key, item, detail, ms_played = play
+        key_id = self.keys.get(key)
+        if key_id is None:
+            key_id = self.keys[key] = self._insert(conn, "keys", ("play_key",), (key,))
+        item_id = self.items.get(item)
+        if item_id is None:
+            item_id = self.items[item] = self._insert(conn, "items", ITEM_COLUMNS, item)
+        detail_id = self.details.get(detail)
+        if detail_id is None:
+            detail_id = self.details[detail] = self._insert(conn, "details", DETAIL_COLUMNS, detail)
+        return (played_at, key_id, item_id, detail_id, ms_played, recorded_at)  # type: ignore[return-value]
+
+    def _insert(self, conn: sqlite3.Connection, table: str, columns: Sequence[str],
+                values: tuple[Any, ...]) -> int:
+        # the next id is ours to give: we hold the write lock and have read every row before it
+        new = self._last[table] = self._last[table] + 1
+        self._pending[table].append((new, *values))
+        return new
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        """Insert the new keys, items and details handed out (before the plays using them)."""
+        for table, columns in (("keys", ("play_key",)), ("items", ITEM_COLUMNS),
+                               ("details", DETAIL_COLUMNS)):
+            rows = self._pending[table]
+            if rows:
+                conn.executemany(f"INSERT INTO {table} (id, {', '.join(columns)}) "  # noqa: S608
+                                 f"VALUES (?, {', '.join('?' * len(columns))})", rows)
+                rows.clear()
+
+
+_SELECT_ITEMS = f"SELECT id, {', '.join(ITEM_COLUMNS)} FROM items"  # noqa: S608
+_SELECT_DETAILS = f"SELECT id, {', '.join(DETAIL_COLUMNS)} FROM details"  # noqa: S608
+_INSERT = ("INSERT INTO plays (played_at, key, item, detail, ms_played, recorded_at) "
+           "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (played_at, key) DO NOTHING")
+_INT64 = range(-(2**63) + 1, 2**63)
+
+
+def int64(value: object) -> int | None:
+    """`value` if it is an int SQLite can store (never :data:`NULL_INT`), else None."""
+    return value if type(value) is int and value in _INT64 else None
+
+
+def play_of(row: Mapping[str, Any]) -> Play:
+    """The :data:`Play` of a row dict of :data:`STORE_COLUMNS` (``played_at`` in Unix ms).
+
+    Raises:
+        HistoryError: ``played_at`` is missing or outside what pandas can hold.
+    """
+    played_at = row.get("played_at")
+    if type(played_at) is not int or not MIN_MS <= played_at <= MAX_MS:
+        raise HistoryError(f"played_at={played_at!r} is not a time between the years 1677 and "
+                           "2262 (Unix ms), which is all a pandas DataFrame can hold; not stored.")
+    key = row.get("play_key")
+    if not isinstance(key, str) or not key:
+        raise HistoryError(f"play_key={key!r} is not a text; not stored.")
+    get = row.get
+    item = (get("item_type"), get("item_id"), get("item_uri"), get("name"), get("artists"),
+            get("album"), int64(get("duration_ms")))
+    detail = (get("source"), get("context_type"), get("context_uri"), get("skipped"),
+              get("reason_start"), get("reason_end"), get("shuffle"), get("offline"),
+              get("incognito_mode"), get("platform"), get("conn_country"))
+    return (played_at, key, item, detail, int64(get("ms_played")))
 
 
 def _range(since: int | None, until: int | None) -> tuple[str, tuple[int, ...]]:
@@ -233,5 +477,3 @@ def _range(since: int | None, until: int | None) -> tuple[str, tuple[int, ...]]:
         parts.append("played_at < ?")
         args.append(until)
     return (" WHERE " + " AND ".join(parts) if parts else ""), tuple(args)
-
-
