@@ -257,7 +257,7 @@ def test_watched_it_polls_at_once_hidden_it_stops_shown_again_it_polls_at_once()
     widget.poller.step()
     assert client.calls == 1
     run_for(widget, clock, 20)  # renewals come every 10 s; the lease is 30 s
-    assert client.calls == 1 + 2  # the 9 s sync
+    assert client.calls == 1 + 2  # the 9.5 s sync
     view_says(widget, "v1", False)  # scrolled away or tab hidden
     calls = client.calls
     run_for(widget, clock, 600)
@@ -272,7 +272,7 @@ def test_a_view_that_falls_silent_stops_counting_after_its_lease() -> None:
     clock = FakeTime(widget)
     view_says(widget, "v1", True)  # then the laptop sleeps: no renewal, no "hidden" either
     run_for(widget, clock, 3600)
-    assert client.calls == 4  # at once, then every 9 s until the 30 s lease ran out
+    assert client.calls == 4  # at once, then every 9.5 s until the 30 s lease ran out
     assert not widget.watched
 
 
@@ -315,9 +315,9 @@ def test_on_change_calls_back_on_changes_only_and_works_without_a_view() -> None
     seen: list[Any] = []
     widget.on_change(lambda record: seen.append(record and record["name"]))
     widget.poller.step()
-    clock.now += 9
+    clock.now += 10
     widget.poller.step()  # on time: no change
-    clock.now += 9
+    clock.now += 10
     widget.poller.step()  # skipped on another device
     assert seen == ["Low Tide", "Lanterns"]
     widget.on_change(seen.append, remove=True)

@@ -117,7 +117,7 @@ class NowPlayingWidget:
     too); `.start()` attaches it again; `.refresh()` asks now, watched or not.
     """
 
-    def __init__(self, client: PlayerClient | None = None, *, sync_interval: float = 9.0,
+    def __init__(self, client: PlayerClient | None = None, *, sync_interval: float = 9.5,
                  end_margin: float = 0.5, time_scale: float = 1.0, tick_interval: float = 0.5,
                  controls: bool | None = None, autostart: bool = True,
                  background: float | bool = False, assume_watched: bool = False,

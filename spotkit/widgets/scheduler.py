@@ -7,8 +7,8 @@ The rules, while somebody watches (see :mod:`spotkit.widgets.attention`):
 
 * While something plays, the next poll is due at the item's expected end plus `end_margin`, or
   after the sync interval (to notice changes made on another device), whichever comes first.
-  With the defaults (a 9 s sync), a change made on another device shows within 9 s and a
-  3-minute track costs 20 calls; a natural track end shows within `end_margin` of playback.
+  With the defaults (a 9.5 s sync), a change made on another device shows within 9.5 s and a
+  3-minute track costs 19 calls; a natural track end shows within `end_margin` of playback.
 * The sync interval starts at `sync_interval` and, with `sync_backoff` > 1, doubles after each
   poll that found exactly what the previous one predicted (the same item, the same play state,
   the position on time), up to `sync_interval * sync_backoff`. A new item that starts when the
@@ -66,7 +66,7 @@ COMMANDS: tuple[str, ...] = ("previous", "play", "pause", "toggle", "next")
 class PollPolicy:
     """The knobs of :class:`PollScheduler` (see the module docstring for the units)."""
 
-    sync_interval: float = 9.0
+    sync_interval: float = 9.5
     sync_backoff: float = 1.0
     fold: float = 1.0
     min_gap: float = 1.0
