@@ -91,8 +91,9 @@ def plan(rng: random.Random, queue: list[str], minutes: float) -> list[tuple[int
 
 
 def drive(sb: SandboxProcess, queue: list[str], steps: list[tuple[int, float | None]],
-          stop: threading.Event) -> list[Change]:
-    """Play the plan on the sandbox: skips through the admin API, ends by themselves."""
+          stop: threading.Event) -> tuple[list[Change], float]:
+    """Play the plan on the sandbox: skips through the admin API, ends by themselves.
+    Returns the changes and the session's length in wall seconds."""
     speed = sb.speed
     changes: list[Change] = []
 
@@ -101,7 +102,7 @@ def drive(sb: SandboxProcess, queue: list[str], steps: list[tuple[int, float | N
         sb.post("/_sandbox/player", {"uri": uri, "is_playing": True, "progress_ms": 0})
         return (before + time.time()) / 2
 
-    start = post_player(queue[0])
+    start = began = post_player(queue[0])
     for i, (pos, skip) in enumerate(steps):
         if stop.is_set():
             break
@@ -117,7 +118,23 @@ def drive(sb: SandboxProcess, queue: list[str], steps: list[tuple[int, float | N
             kind = "skip"
         if i < len(steps) - 1:
             changes.append(Change(start, uri, after, kind))
-    return changes
+    return changes, time.time() - began
+
+
+def true_ends(sb: SandboxProcess, changes: list[Change]) -> list[Change]:
+    """`changes` with each natural end moved to when the sandbox ended the track (its history)."""
+    wall_of = sb.wall_of()
+    played = [(p["uri"], wall_of(int(p["played_at_ms"]))) for p in sb.get("/_sandbox/history")]
+    out = []
+    for change in changes:
+        if change.kind == "end":
+            ends = [wall for uri, wall in played if uri == change.before]
+            if ends:
+                nearest = min(ends, key=lambda wall: abs(wall - change.wall))
+                if abs(nearest - change.wall) < 5.0:
+                    change = Change(nearest, change.before, change.after, change.kind)
+        out.append(change)
+    return out
 
 
 def delays(strategy: Strategy, changes: list[Change], speed: float) -> tuple[list[float], int]:
@@ -222,26 +239,29 @@ def main() -> int:
                 strategies.append((strategy, client))
                 threads.append(threading.Thread(target=make(strategy, client), args=(stop,),
                                                 name=name, daemon=True))
-            changes_box: list[list[Change]] = []
+            changes_box: list[tuple[list[Change], float]] = []
             driver = threading.Thread(
                 target=lambda: changes_box.append(drive(sb, queue, steps, stop)), daemon=True)
             driver.start()
             time.sleep(0.2)  # the first track is on before anyone looks
             for thread in threads:
                 thread.start()
-            driver.join(timeout=args.minutes * 60 / s + 60)
+            driver.join(timeout=(args.minutes + 10) * 60 / s + 30)
             stop.set()
             for thread in threads:
                 thread.join(timeout=10)
             for strategy, client in strategies:
                 strategy.calls = client.calls
                 client.close()
+            if not changes_box:
+                raise SystemExit("the listening session did not finish in time")
+            changes = true_ends(sb, changes_box[0][0])
+            listened = changes_box[0][1] * s  # seconds of listening, a little over --minutes
     finally:
         sb.close()
 
-    changes = changes_box[0] if changes_box else []
-    hours = args.minutes / 60
-    tracks_3min = args.minutes / 3
+    hours = listened / 3600
+    tracks_3min = listened / 180
     runs = []
     for strategy, _client in strategies:
         all_delays, missed = delays(strategy, changes, s)
@@ -261,12 +281,12 @@ def main() -> int:
           and watched["skip_p95_s"] <= GOAL_SKIP_P95 and watched["missed"] == 0
           and unwatched["calls_per_hour"] <= GOAL_UNWATCHED_PER_HOUR)
     skips = sum(1 for c in changes if c.kind == "skip")
-    result = {"speed": s, "minutes": args.minutes, "seed": args.seed, "changes": len(changes),
+    result = {"speed": s, "minutes": listened / 60, "seed": args.seed, "changes": len(changes),
               "skips": skips, "runs": runs, "goal_met": ok}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"{args.minutes:g} simulated minutes at sandbox speed x{s:g}: {len(changes)} track "
+    print(f"{listened / 60:.1f} simulated minutes at sandbox speed x{s:g}: {len(changes)} track "
           f"changes ({skips} skips from another device, {len(changes) - skips} natural ends); "
           "delays in real-time seconds")
     print(f"{'strategy':<38} {'calls/h':>8} {'per 3-min':>9} {'seen':>6} {'median':>7} "

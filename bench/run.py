@@ -247,7 +247,7 @@ def widget_rows(r: dict[str, Any] | None) -> list[Row]:
         return [_failed_row("5", "now-playing widget", why or NOT_RUN)]
     runs = r["runs"]
     watched, unwatched, others = runs[0], runs[1], runs[2:]
-    note = (f" ({r['minutes']:g} simulated minutes at sandbox x{r['speed']:g}, {r['changes']} "
+    note = (f" ({r['minutes']:.0f} simulated minutes at sandbox x{r['speed']:g}, {r['changes']} "
             f"track changes of which {r['skips']} skips from another device)")
 
     def calls(run: dict[str, Any]) -> str:
