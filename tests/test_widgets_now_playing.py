@@ -387,3 +387,17 @@ def test_against_the_sandbox_one_call_per_track_and_controls(spotify_sandbox: An
     finally:
         widget.close()
         client.close()
+
+
+def test_a_card_stopped_and_started_again_remembers_its_watching_views() -> None:
+    widget, client = make(track(duration_ms=10_000_000), assume_watched=False)
+    view_says(widget, "v1", True)
+    widget.poller.step()
+    assert client.calls == 1
+    widget.stop()
+    assert not widget.running
+    widget.start()  # a new poller: the view that said "watched" a moment ago still counts
+    try:
+        assert widget.watched
+    finally:
+        widget.close()

@@ -419,3 +419,50 @@ def test_only_one_thread_however_often_start_is_called() -> None:
         assert threading.active_count() == before + 1
     finally:
         poller.stop()
+
+
+# --- attention ------------------------------------------------------------------------------------
+
+
+def test_without_a_watcher_nothing_is_asked_or_ticked_and_a_watcher_brings_both_back() -> None:
+    from spotkit.widgets.attention import Attention
+
+    clock = Clock()
+    client = FakeClient(track(progress=10_000))
+    views: list[PlayerView] = []
+    poller = NowPlayingPoller(client, on_update=views.append, clock=clock, attention=Attention(),
+                              scheduler=PollScheduler(PollPolicy()), fetch_image=lambda url: None)
+    poller.join("card")
+    poller.report("card", "view-1", True)
+    poller.step()
+    clock.t += 0.5
+    poller.step()
+    assert client.calls == 1
+    assert views[-1].position_ms == 10_500
+    poller.report("card", "view-1", False)
+    shown = len(views)
+    for _ in range(100):
+        clock.t += 0.5
+        assert poller.step() == float("inf")
+    assert client.calls == 1
+    assert len(views) == shown  # no tick either: nobody would see it
+    poller.report("card", "view-1", True)
+    poller.step()
+    assert client.calls == 2  # at once
+    assert poller.leave("card") == 0
+    assert not poller.watched
+
+
+def test_a_command_is_confirmed_by_a_poll_even_when_nobody_watches() -> None:
+    from spotkit.widgets.attention import Attention
+
+    clock = Clock()
+    client = FakeClient(track(uri="spotify:track:b"))
+    poller = NowPlayingPoller(client, on_update=lambda v: None, clock=clock, attention=Attention(),
+                              fetch_image=lambda url: None)
+    poller.request("next")
+    poller.step()
+    assert client.commands == ["next"]
+    assert poller.polls == 1  # whoever sent it sees its effect
+    assert poller.current is not None
+    assert client.calls == 2

@@ -17,6 +17,7 @@ import html
 import math
 import struct
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Hashable, Mapping
@@ -25,7 +26,7 @@ from typing import Any
 from .. import _runtime
 from ..errors import SpotkitError
 from . import pool
-from .attention import Attention
+from .attention import DEFAULT_LEASE, Attention
 from .poller import ChangeListener, ImageFetcher, NowPlayingPoller, PlayerClient, PlayerView
 from .scheduler import PollPolicy, PollScheduler
 
@@ -150,7 +151,8 @@ class NowPlayingWidget:
                                     background=self._background)
         self._attached = True
         self._change_callbacks: list[ChangeListener] = []
-        self._views: dict[str, bool] = {}  # the views that last said they are watched
+        # the views that last said they are watched, and when (kernel clock)
+        self._views: dict[str, float] = {}
         self._lock = threading.RLock()
         self._closed = False
         self._shown_image_url: str | None = ""
@@ -277,8 +279,10 @@ class NowPlayingWidget:
                 self._poller.add_listener(self._render)
                 for callback in self._change_callbacks:
                     self._poller.add_change_listener(callback)
-                for view, watched in self._views.items():
-                    self._poller.report(self._owner, view, watched)
+                recent = time.monotonic() - DEFAULT_LEASE
+                for view, said_at in self._views.items():
+                    if said_at > recent:
+                        self._poller.report(self._owner, view, True)
                 self._attached = True
         self._poller.start()
 
@@ -321,9 +325,10 @@ class NowPlayingWidget:
 
     def _on_watch(self, view: str, watched: bool) -> None:
         with self._lock:
-            self._views[view] = watched
-            if not watched:
-                del self._views[view]
+            if watched:
+                self._views[view] = time.monotonic()
+            else:
+                self._views.pop(view, None)
             if self._attached:
                 self._poller.report(self._owner, view, watched)
 

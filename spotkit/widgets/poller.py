@@ -259,7 +259,10 @@ class NowPlayingPoller:
     @property
     def watched(self) -> bool:
         """Whether somebody watches now (always True without an `attention`)."""
-        return self._watched(self.clock())
+        if self._attention is None:
+            return True
+        with self._attention_lock:
+            return self._attention.watched(self.clock())
 
     @property
     def owners(self) -> int:

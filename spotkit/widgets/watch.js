@@ -16,6 +16,7 @@ function render({ model, el }) {
   let sent = null;
   let observer = null;
   let waiting = null;
+  let card = null;
 
   const watched = () => onScreen && document.visibilityState === "visible";
   const send = (renew) => {
@@ -31,7 +32,7 @@ function render({ model, el }) {
       return;
     }
     waiting = null;
-    const card = el.closest(model.get("card_selector")) ?? el.parentElement ?? el;
+    card = el.closest(model.get("card_selector")) ?? el.parentElement ?? el;
     observer = new IntersectionObserver((entries) => {
       onScreen = entries[entries.length - 1].isIntersecting;
       send(false);
@@ -46,7 +47,11 @@ function render({ model, el }) {
 
   document.addEventListener("visibilitychange", onVisibility);
   window.addEventListener("pagehide", onPageHide);
-  const renewal = setInterval(() => send(true), model.get("renew_ms"));
+  const renew = () => {
+    if (card !== null && !card.isConnected) onScreen = false;  // a cell taken out of the page
+    send(true);
+  };
+  const renewal = setInterval(renew, model.get("renew_ms"));
   observe();
 
   return () => {
