@@ -291,13 +291,16 @@ def main() -> int:
           "delays in real-time seconds")
     print(f"{'strategy':<38} {'calls/h':>8} {'per 3-min':>9} {'seen':>6} {'median':>7} "
           f"{'skip p95':>8} {'skip max':>8} {'end max':>8}")
+    def sec(value: float, width: int) -> str:
+        return f"{'-':>{width}}" if math.isnan(value) else f"{value:>{width - 1}.2f}s"
+
     for r in runs:
         d = r["delays_s"]
         median = statistics.median(d) if d else math.nan
         seen = f"{len(d)}/{len(changes)}"
         print(f"{r['strategy']:<38} {r['calls_per_hour']:>8.0f} {r['calls_per_3min_track']:>9.1f} "
-              f"{seen:>6} {median:>6.2f}s {r['skip_p95_s']:>7.2f}s {r['skip_max_s']:>7.2f}s "
-              f"{r['end_max_s']:>7.2f}s")
+              f"{seen:>6} {sec(median, 7)} {sec(r['skip_p95_s'], 8)} {sec(r['skip_max_s'], 8)} "
+              f"{sec(r['end_max_s'], 8)}")
     print(f"goals: watched <= {GOAL_CALLS_PER_TRACK:g} calls per 3-minute track and skip p95 <= "
           f"{GOAL_SKIP_P95:g} s; not watched {GOAL_UNWATCHED_PER_HOUR:g} calls/hour: "
           f"{'met' if ok else 'NOT met'}")
