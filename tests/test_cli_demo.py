@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS and not k.startswith("SPOTKIT_")}
+    # without PYTHONUNBUFFERED too, as in CI: what the demo prints must reach a pipe line by line
+    env = {k: v for k, v in os.environ.items()
+           if k not in ENV_KEYS and not k.startswith("SPOTKIT_") and k != "PYTHONUNBUFFERED"}
     return {**env, "HOME": str(tmp_path), "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter"),
             "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"), "IPYTHONDIR": str(tmp_path / "ipython")}
 
