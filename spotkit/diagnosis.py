@@ -25,6 +25,7 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
@@ -346,15 +347,18 @@ def _refresh_token(state: _State) -> Check | None:
 
 
 def refresh_token_valid_until(token: Token) -> float | None:
-    """When the refresh token ends (Unix seconds), if the token records when the user authorised."""
-    for name in ("refresh_expires_at", "refresh_token_expires_at", "valid_until"):
-        value = getattr(token, name, None)
-        if isinstance(value, (int, float)) and value > 0:
-            return float(value)
-    for name in ("authorized_at", "authorised_at"):
-        value = getattr(token, name, None)
-        if isinstance(value, (int, float)) and value > 0:
-            return float(value) + REFRESH_TOKEN_LIFETIME
+    """When the refresh token ends (Unix seconds), if the token records when the user authorised.
+
+    `Token.valid_until` (a datetime: the sign-in plus six calendar months) when the token has it;
+    else `authorized_at` plus :data:`REFRESH_TOKEN_LIFETIME`; None for a login cached before
+    spotkit recorded its sign-in. Read with getattr, so a token without either field is fine.
+    """
+    until = getattr(token, "valid_until", None)
+    if isinstance(until, datetime):
+        return until.timestamp()
+    signed_in = getattr(token, "authorized_at", None)
+    if isinstance(signed_in, (int, float)) and signed_in > 0:
+        return float(signed_in) + REFRESH_TOKEN_LIFETIME
     return None
 
 

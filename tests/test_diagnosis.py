@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -203,7 +204,9 @@ def test_a_free_account_cannot_control_playback(spotkit_env: Sandbox) -> None:
 def test_the_refresh_token_end_comes_from_when_the_user_authorised() -> None:
     now = time.time()
     assert refresh_token_valid_until(SimpleNamespace(authorized_at=now)) == now + REFRESH_TOKEN_LIFETIME
-    assert refresh_token_valid_until(SimpleNamespace(refresh_expires_at=now + 5)) == now + 5
+    until = datetime.now(timezone.utc) + timedelta(days=3)
+    token = SimpleNamespace(valid_until=until, authorized_at=now)
+    assert refresh_token_valid_until(token) == until.timestamp()
     assert refresh_token_valid_until(SimpleNamespace()) is None
 
 
@@ -233,3 +236,18 @@ def test_every_dashboard_fix_is_reachable() -> None:
     for marker in DASHBOARD_FIXES:
         assert explain(f"Spotify said: {marker}") == DASHBOARD_FIXES[marker].format(
             redirect_uri="your redirect URI")
+
+
+@pytest.mark.parametrize(("days_left", "status"), [(100, "ok"), (3, "warning"), (-1, "problem")])
+def test_a_login_ending_soon_or_ended(days_left: float, status: str) -> None:
+    from spotkit.config import load_settings
+    from spotkit.diagnosis import _refresh_token, _State
+
+    until = datetime.now(timezone.utc) + timedelta(days=days_left)
+    token: Any = SimpleNamespace(refresh_token="x", valid_until=until)
+    check = _refresh_token(_State(load_settings(dotenv=False), 1.0, token=token))
+    assert check is not None
+    assert check.status == status
+    assert until.strftime("%Y-%m-%d") in check.detail
+    if status != "ok":
+        assert "spotkit login" in check.fix
