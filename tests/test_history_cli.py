@@ -103,6 +103,35 @@ def test_record_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert "Traceback" not in err
 
 
+def test_record_survives_a_503_on_the_token_endpoint_at_its_first_sync(tmp_path: Path) -> None:
+    with Sandbox(speed=500) as sb:
+        env = sandbox_env(sb, tmp_path)
+        sb.expire_access_tokens()  # the first sync needs a refresh...
+        sb.queue_fault("/api/token", status=503, times=4)  # ...which fails, retries included
+        db = tmp_path / "h.sqlite3"
+        proc = subprocess.Popen(spotkit_cmd("record", "--db", str(db), "--interval", "0.3"),
+                                env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while sb.counts().get("GET /v1/me/player/recently-played", 0) < 2:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the recorder never polled"
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=15)
+        finally:
+            proc.kill()
+        assert sb.counts()["POST /api/token grant_type=refresh_token"] >= 5
+    assert proc.returncode == 0, err
+    assert "503" in err
+    assert "retrying" in err
+    assert "Traceback" not in err
+    totals = [int(m) for m in re.findall(r"\(total (\d+)\)", out)]
+    assert totals
+    assert totals[-1] >= 30
+
+
 @pytest.mark.slow
 def test_sigkilled_recorders_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     """Recorders killed with SIGKILL at random moments, gaps with no recorder, many times."""
