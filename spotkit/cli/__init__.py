@@ -1,7 +1,8 @@
 """The `spotkit` command. Each sub-command lives in a module of this package with a `register()`.
 
 Expected failures (any :class:`~spotkit.errors.SpotkitError`) print one message to stderr and exit
-with status 1; Ctrl-C exits with 130. Nobody sees a traceback for a failure we foresaw.
+with status 1; Ctrl-C exits with 130, except for the commands that run until stopped (sandbox, demo,
+history record), which end with 0. Nobody sees a traceback for a failure we foresaw.
 """
 
 from __future__ import annotations

@@ -63,7 +63,10 @@ def _run(args: argparse.Namespace) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # stop.set() from another thread: the handler runs in the main thread, which may hold the
+    # Event's lock inside stop.wait(), so setting it here could hang the process
+    signal.signal(signal.SIGTERM,
+                  lambda *_: threading.Thread(target=stop.set, daemon=True).start())
     if args.duration is not None:
         timer = threading.Timer(args.duration, stop.set)
         timer.daemon = True  # an earlier stop must not wait for it

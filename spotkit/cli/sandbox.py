@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
+        # not stop.set() here: the handler runs in the main thread, which may hold the Event's
+        # lock inside stop.wait(), and the process would hang on Ctrl-C; another thread waits
+        threading.Thread(target=stop.set, daemon=True).start()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
