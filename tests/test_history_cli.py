@@ -183,7 +183,30 @@ def test_sigkilled_recorders_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     assert elapsed < 40, note
 
 
+_KILL_INSIDE = """
+import sys
+from spotkit.cli import main
+from spotkit.history.store import HistoryStore
+
+real = HistoryStore._insert_chunk
+
+def insert_then_wait(self, conn, chunk, on_chunk):
+    added = real(self, conn, chunk, on_chunk)
+    print("inside", added, flush=True)   # the rows are written, the transaction still open
+    sys.stdin.readline()                 # wait for the kill (or, to finish, a line)
+    return added
+
+HistoryStore._insert_chunk = insert_then_wait
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def test_a_killed_import_is_all_or_nothing(tmp_path: Path) -> None:
+    """SIGKILL after the rows are written and before COMMIT: nothing of the file is stored.
+
+    The child says when it is inside the transaction, so every kill lands there (a kill that
+    came too early or too late would fail the handshake, not pass unnoticed).
+    """
     records = [{"ts": f"2020-01-{1 + i // 86_400:02d}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:"
                       f"{i % 60:02d}Z",
                 "spotify_track_uri": f"spotify:track:{i:022d}", "ms_played": i}
@@ -192,17 +215,21 @@ def test_a_killed_import_is_all_or_nothing(tmp_path: Path) -> None:
     export.write_text(json.dumps(records))
     db = tmp_path / "h.sqlite3"
     HistoryLogger(db).close()
-    counts = set()
-    for delay in (0.3, 0.6, 0.9):
-        proc = subprocess.Popen(spotkit_cmd("import", "--db", str(db), str(export)),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    args = [sys.executable, "-c", _KILL_INSIDE, "history", "import", "--db", str(db), str(export)]
+    for _ in range(3):
+        proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        try:
+            assert proc.stdout.readline().split() == ["inside", "30000"]
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
         with HistoryLogger(db) as h:
-            counts.add(len(h))
+            assert len(h) == 0
             assert h.store.integrity_check() == ["ok"]
-    assert counts <= {0, 30_000}, counts
+    done = subprocess.run(args, input="go\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
     with HistoryLogger(db) as h:
-        h.import_export(export)
         assert len(h) == 30_000
+        assert h.import_export(export).added == 0

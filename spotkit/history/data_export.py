@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -91,10 +92,23 @@ class ExportFile:
             return 0
 
     def read_bytes(self) -> bytes:
-        if self.member is None:
-            return self.path.read_bytes()
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.read(self.member)
+        """Its bytes. Raises :class:`HistoryError` naming it and what to do, whatever fails."""
+        try:
+            if self.member is None:
+                return self.path.read_bytes()
+            with zipfile.ZipFile(self.path) as archive:
+                return archive.read(self.member)
+        except IsADirectoryError:
+            raise HistoryError(f"{self.name} is a folder, not a file; give the export's folder "
+                               "or its files.") from None
+        except OSError as exc:
+            raise HistoryError(f"Cannot read {self.name}: {exc.strerror or exc}; check that it "
+                               "is there and that you may read it.") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
+                ValueError) as exc:
+            # a bad CRC, a truncated member, an unknown compression, a password
+            raise HistoryError(f"{self.name} cannot be unpacked ({exc}): the zip is damaged or "
+                               "incomplete; download the export from Spotify again.") from None
 
 
 @dataclass(frozen=True)
@@ -144,15 +158,23 @@ def find_export_files(paths: str | os.PathLike[str] | Iterable[str | os.PathLike
     for raw in paths:
         path = Path(raw).expanduser()
         if path.is_dir():
-            names = _prefer_extended([str(p) for p in sorted(path.rglob("*.json")) if _matches(p.name)])
-            found.extend(ExportFile(Path(n)) for n in names)
+            try:
+                names = [str(p) for p in sorted(path.rglob("*.json")) if _matches(p.name)]
+            except OSError as exc:
+                raise HistoryError(f"Cannot look through the folder {path}: "
+                                   f"{exc.strerror or exc}; check that you may read it.") from None
+            found.extend(ExportFile(Path(n)) for n in _prefer_extended(names))
         elif path.is_file() and zipfile.is_zipfile(path):
             try:
                 with zipfile.ZipFile(path) as archive:
                     members = sorted(n for n in archive.namelist() if _matches(n))
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise HistoryError(f"Cannot read the zip file {path}: {exc}.") from None
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise HistoryError(f"Cannot read the zip file {path} ({exc}): it is damaged or "
+                                   "incomplete; download the export from Spotify again.") from None
             found.extend(ExportFile(path, m) for m in _prefer_extended(members))
+        elif path.is_file() and path.suffix.lower() == ".zip":
+            raise HistoryError(f"{path} is not a readable zip (damaged, or the download did not "
+                               "finish); download the export from Spotify again.")
         elif path.is_file():
             found.append(ExportFile(path))
         else:
@@ -166,11 +188,20 @@ def find_export_files(paths: str | os.PathLike[str] | Iterable[str | os.PathLike
 
 def load_export_file(file: ExportFile) -> list[Any]:
     """The JSON list of one export file. Raises :class:`HistoryError` if it is not one."""
+    raw = file.read_bytes()
+    if not raw.strip():
+        raise HistoryError(f"{file.name} is empty; download the export from Spotify again, or "
+                           "leave that file out.")
     try:
-        data = json.loads(file.read_bytes().decode("utf-8-sig"))
-    except OSError as exc:
-        raise HistoryError(f"Cannot read {file.name}: {exc.strerror or exc}.") from None
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise HistoryError(f"{file.name} is not UTF-8 text (byte {exc.start} is "
+                           f"{raw[exc.start:exc.start + 1]!r}); is it a Spotify streaming history "
+                           "file?") from None
+    except RecursionError:
+        raise HistoryError(f"{file.name} nests JSON too deeply to be a Spotify streaming "
+                           "history file; leave it out.") from None
+    except ValueError as exc:
         raise HistoryError(f"{file.name} is not valid JSON ({exc}); is it a Spotify streaming "
                            "history file?") from None
     if not isinstance(data, list):
