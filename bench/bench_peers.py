@@ -86,8 +86,15 @@ def import_times(runs: int) -> dict[str, Any]:
                                      capture_output=True, text=True, env=env, cwd=tmp,
                                      timeout=60, check=True)
                 samples[name].append(float(out.stdout) * 1000)
-    return {name: {**summary_ms(values), "statement": IMPORTS[name]}
-            for name, values in samples.items()}
+    base = samples["requests"]
+    results: dict[str, Any] = {}
+    for name, values in samples.items():
+        # the statements of one round ran back to back, so their ratio shares that round's load
+        ratios = [v / b for v, b in zip(values, base, strict=True)]
+        results[name] = {**summary_ms(values), "statement": IMPORTS[name],
+                         "paired_ratio_to_requests": statistics.median(ratios),
+                         "paired_ratio_ci95": bootstrap_median_ci(ratios)}
+    return results
 
 
 # --- 2. now-playing latency -------------------------------------------------------------------
@@ -109,7 +116,9 @@ def _clients(sb: SandboxProcess, tmp: Path) -> tuple[dict[str, Callable[[], Any]
     seed_spotkit_cache(settings.cache_path, sb, answer)
     ours = Spotify(settings, auth=TokenManager(settings))
 
-    bare = requests.Session()
+    bare = requests.Session()  # what a script writes: reads proxies and .netrc on every call
+    quiet = requests.Session()  # reads nothing per call, as spotkit's own session
+    quiet.trust_env = False
     url = f"{sb.api_url}{NOW_PLAYING_PATH}?{NOW_PLAYING_QUERY}"
     headers = {"Authorization": f"Bearer {token}"}
 
@@ -124,12 +133,14 @@ def _clients(sb: SandboxProcess, tmp: Path) -> tuple[dict[str, Callable[[], Any]
     calls: dict[str, Callable[[], Any]] = {
         "spotkit": ours.now_playing,
         "bare requests": lambda: bare.get(url, headers=headers, timeout=TIMEOUT).json(),
+        "bare requests (trust_env=False)": lambda: quiet.get(url, headers=headers,
+                                                             timeout=TIMEOUT).json(),
         "spotipy": lambda: spotipy_fast.currently_playing(additional_types="track,episode"),
         "spotipy + cache file": lambda: spotipy_cached.currently_playing(
             additional_types="track,episode"),
         "tekore": tekore.playback_currently_playing,
     }
-    return calls, [ours, bare, sender]
+    return calls, [ours, bare, quiet, sender]
 
 
 def _item_uri(name: str, result: Any) -> str | None:
