@@ -1,15 +1,19 @@
-"""Figures for the history logger: API calls per recorded play, to_frame() on 100,000 plays,
-importing 100,000 export records.
+"""Figures for the history logger: API calls per recorded play, and a lifetime of plays (issue 14:
+1,000,000 plays into a DataFrame, imported, re-imported, stored) beside its anchors.
 
 1. Calls per play: a sandbox in a subprocess (`python -m spotkit sandbox --speed S`) plays its
    catalogue non-stop; a HistoryLogger polls it at the default interval (25 min) compressed by the
    same factor, for `--minutes` of sandbox time. Every play must be recorded exactly once.
-2. to_frame(): a store filled with 100,000 synthetic plays; median of `--repeat` runs, beside
-   `pandas.read_sql` + astype for comparison.
-3. Import: synthetic extended export files (4 x 25,000 records) into a fresh store, then again
-   (all duplicates).
+2. Frame: a store of `--plays` plays of a 20,000-track catalogue. to_frame() and
+   to_frame(extended=True), median of `--repeat`, beside the same frame made by hand on the same
+   store (pandas.read_sql of the play_rows view + the same astype: like for like); the frame's
+   memory_usage(deep=True) and, in a fresh process, the peak RSS growth while building it; a
+   month of it with three columns (median of 20).
+3. Import: a synthetic extended export (4 files, `--plays` records) into a fresh store, then again
+   (all duplicates); the database size; beside pandas.read_json and DuckDB's read_json_auto over
+   the same files (parsing only: no dedup, nothing stored).
 
-    .venv/bin/python bench/bench_history.py [--speed 600] [--minutes 240] [--plays 100000] [--json]
+    .venv/bin/python bench/bench_history.py [--only frame --only import] [--plays 1000000] [--json]
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import json
 import random
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -114,15 +120,59 @@ def read_sql_frame(path: Path) -> Any:
     return frame.astype({c: FRAME_DTYPES[c] for c in HISTORY_COLUMNS})
 
 
+_PEAK = """
+import json, resource, sys
+from spotkit.history import HistoryLogger
+with HistoryLogger(sys.argv[1]) as history:
+    history.to_frame(until="1970-01-02", extended=True)   # pandas imported and warm, no rows
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    frame = history.to_frame(extended=sys.argv[2] == "extended")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rows": len(frame), "growth_mb": (peak - before) * 1024 / 1e6,
+                      "frame_mb": int(frame.memory_usage(deep=True).sum()) / 1e6}))
+"""
+
+
+def peak_growth(path: Path, kind: str) -> dict[str, Any]:
+    """Peak RSS growth of a fresh process while it builds the frame (Linux: ru_maxrss in KiB)."""
+    done = subprocess.run([sys.executable, "-c", _PEAK, str(path), kind], capture_output=True,
+                          text=True, check=True, timeout=600)
+    return dict(json.loads(done.stdout))
+
+
 def to_frame_times(n: int, repeat: int, tmp: Path) -> dict[str, Any]:
     path = tmp / "big.sqlite3"
     fill_store(path, n)
     with HistoryLogger(path) as history:
-        assert len(history.to_frame()) == n
-        return {"plays": n, "to_frame_s": median_s(history.to_frame, repeat),
-                "to_frame_extended_s": median_s(lambda: history.to_frame(extended=True), repeat),
-                "read_sql_astype_s": median_s(lambda: read_sql_frame(path), repeat),
-                "db_mb": path.stat().st_size / 1e6}
+        frame = history.to_frame()
+        assert len(frame) == n
+        extended = history.to_frame(extended=True)
+        first = frame["played_at"].iloc[len(frame) // 2].replace(day=1, hour=0, minute=0, second=0,
+                                                                 microsecond=0)
+        month = {"since": first.to_pydatetime(), "until": (first + pd_month()).to_pydatetime(),
+                 "columns": ["played_at", "name", "artists"]}
+        result = {
+            "plays": n,
+            "repeat": repeat,
+            "to_frame_s": median_s(history.to_frame, repeat),
+            "to_frame_extended_s": median_s(lambda: history.to_frame(extended=True), repeat),
+            "read_sql_astype_s": median_s(lambda: read_sql_frame(path), repeat),
+            "month_rows": len(history.to_frame(**month)),
+            "month_s": median_s(lambda: history.to_frame(**month), 20),
+            "frame_mb": int(frame.memory_usage(deep=True).sum()) / 1e6,
+            "frame_extended_mb": int(extended.memory_usage(deep=True).sum()) / 1e6,
+            "db_mb": path.stat().st_size / 1e6,
+        }
+    del frame, extended
+    result["peak"] = peak_growth(path, "basic")
+    result["peak_extended"] = peak_growth(path, "extended")
+    return result
+
+
+def pd_month() -> Any:
+    import pandas as pd
+
+    return pd.DateOffset(months=1)
 
 
 def write_export(folder: Path, n: int, files: int = 4) -> None:
@@ -152,11 +202,38 @@ def write_export(folder: Path, n: int, files: int = 4) -> None:
         (folder / f"Streaming_History_Audio_{2016 + f}_{f}.json").write_text(json.dumps(records))
 
 
+def read_json_s(folder: Path) -> float:
+    """pandas.read_json over every file: parsing into one DataFrame, nothing more."""
+    import pandas as pd
+
+    start = time.perf_counter()
+    frames = [pd.read_json(path) for path in sorted(folder.glob("*.json"))]
+    assert sum(len(f) for f in frames) > 0
+    pd.concat(frames, ignore_index=True)
+    return time.perf_counter() - start
+
+
+def duckdb_s(folder: Path) -> float | None:
+    """DuckDB's read_json_auto over the same files into an in-memory table, if duckdb is there."""
+    try:
+        import duckdb
+    except ImportError:
+        return None
+    conn = duckdb.connect()
+    try:
+        start = time.perf_counter()
+        conn.execute(f"CREATE TABLE plays AS SELECT * FROM read_json_auto('{folder}/*.json')")
+        return time.perf_counter() - start
+    finally:
+        conn.close()
+
+
 def import_times(n: int, tmp: Path) -> dict[str, Any]:
     folder = tmp / "export"
     folder.mkdir()
     write_export(folder, n)
-    with HistoryLogger(tmp / "import.sqlite3") as history:
+    path = tmp / "import.sqlite3"
+    with HistoryLogger(path) as history:
         start = time.perf_counter()
         first = history.import_export(folder, progress=False)
         first_s = time.perf_counter() - start
@@ -165,7 +242,42 @@ def import_times(n: int, tmp: Path) -> dict[str, Any]:
         again_s = time.perf_counter() - start
     return {"records": first.records, "added": first.added, "import_s": first_s,
             "reimport_s": again_s, "reimport_added": again.added,
-            "records_per_s": first.records / first_s}
+            "records_per_s": first.records / first_s, "db_mb": path.stat().st_size / 1e6,
+            "export_mb": sum(p.stat().st_size for p in folder.iterdir()) / 1e6,
+            "read_json_s": read_json_s(folder), "duckdb_s": duckdb_s(folder)}
+
+
+#: Issue 14's goals at 1,000,000 plays: (what, measured key, limit, unit).
+GOALS = (
+    ("to_frame()", ("to_frame", "to_frame_s"), 1.0, "s"),
+    ("to_frame(extended=True)", ("to_frame", "to_frame_extended_s"), 1.5, "s"),
+    ("DataFrame memory_usage(deep=True)", ("to_frame", "frame_mb"), 150.0, "MB"),
+    ("a month, three columns (\"milliseconds\")", ("to_frame", "month_s"), 0.1, "s"),
+    ("import of the extended export", ("import", "import_s"), 8.0, "s"),
+    ("re-import (all duplicates)", ("import", "reimport_s"), 4.0, "s"),
+    ("database after the import", ("import", "db_mb"), 100.0, "MB"),
+)
+
+
+def goal_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for what, (part, key), limit, unit in GOALS:
+        if part in results:
+            value = float(results[part][key])
+            verdict = "met" if value <= limit else f"MISSED by {value / limit:.2f}x"
+            lines.append(f"  {what}: {value:.3g} {unit} (goal <= {limit:g} {unit}): {verdict}")
+    if "to_frame" in results:
+        f = results["to_frame"]
+        for label, peak in (("to_frame()", f["peak"]), ("to_frame(extended=True)", f["peak_extended"])):
+            ratio = peak["growth_mb"] / peak["frame_mb"]
+            lines.append(f"  peak RSS growth building {label}: {peak['growth_mb']:.0f} MB = "
+                         f"{ratio:.2f}x its {peak['frame_mb']:.0f} MB frame (goal <= 2x): "
+                         f"{'met' if ratio <= 2 else 'MISSED'}")
+    if "import" in results and results["import"]["duckdb_s"] is not None:
+        i = results["import"]
+        lines.append(f"  import faster than DuckDB's bare read: {i['import_s']:.2f} s vs "
+                     f"{i['duckdb_s']:.2f} s: {'met' if i['import_s'] < i['duckdb_s'] else 'MISSED'}")
+    return lines
 
 
 def main() -> None:
@@ -200,14 +312,24 @@ def main() -> None:
               f"{c['missed_warnings']})")
     if "to_frame" in results:
         f = results["to_frame"]
-        print(f"to_frame() on {f['plays']:,} plays: {f['to_frame_s'] * 1000:.0f} ms "
-              f"(extended: {f['to_frame_extended_s'] * 1000:.0f} ms; pandas.read_sql + astype: "
-              f"{f['read_sql_astype_s'] * 1000:.0f} ms; database {f['db_mb']:.1f} MB)")
+        print(f"to_frame() on {f['plays']:,} plays: {f['to_frame_s'] * 1000:.0f} ms, "
+              f"{f['frame_mb']:.0f} MB (extended: {f['to_frame_extended_s'] * 1000:.0f} ms, "
+              f"{f['frame_extended_mb']:.0f} MB); like for like, pandas.read_sql + astype on the "
+              f"same store: {f['read_sql_astype_s'] * 1000:.0f} ms "
+              f"({f['to_frame_s'] / f['read_sql_astype_s']:.2f}x); a month "
+              f"({f['month_rows']:,} plays, 3 columns): {f['month_s'] * 1000:.1f} ms; database "
+              f"{f['db_mb']:.1f} MB")
     if "import" in results:
         i = results["import"]
-        print(f"import of {i['records']:,} extended export records: {i['import_s']:.2f} s "
-              f"({i['records_per_s']:,.0f} records/s); again (all duplicates): "
-              f"{i['reimport_s']:.2f} s, {i['reimport_added']} added")
+        duck = "not installed" if i["duckdb_s"] is None else f"{i['duckdb_s']:.2f} s"
+        print(f"import of {i['records']:,} extended export records ({i['export_mb']:.0f} MB of "
+              f"JSON): {i['import_s']:.2f} s ({i['records_per_s']:,.0f} records/s); again (all "
+              f"duplicates): {i['reimport_s']:.2f} s, {i['reimport_added']} added; database "
+              f"{i['db_mb']:.1f} MB. Anchors, parsing the same files only: pandas.read_json "
+              f"{i['read_json_s']:.2f} s, DuckDB read_json_auto {duck}")
+    if results.keys() & {"to_frame", "import"}:
+        print("Issue 14's goals:")
+        print("\n".join(goal_lines(results)))
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,6 @@ from ..records import HISTORY_COLUMNS, parse_timestamp
 from .progress import progress_bar
 from .store import (
     BOOL_COLUMNS,
-    DETAIL_COLUMNS,
     EXTRA_COLUMNS,
     INT_COLUMNS,
     ITEM_COLUMNS,
@@ -108,8 +107,8 @@ def plays_frame(data: FrameData, columns: Sequence[str]) -> pd.DataFrame:
     if len(at) and (int(at.min()) < MIN_MS or int(at.max()) > MAX_MS):
         raise HistoryError("The history holds plays dated outside the years 1677-2262, which a "
                            "DataFrame cannot hold; pass since= and until= within those years.")
-    items = _Table(data.items, ITEM_COLUMNS, plays["item"])
-    details = _Table(data.details, DETAIL_COLUMNS, plays["detail"])
+    items = _Table(data.items, data.item_columns, plays.get("item"))
+    details = _Table(data.details, data.detail_columns, plays.get("detail"))
     out: dict[str, Any] = {}
     for col in columns:
         if col == "played_at":
@@ -130,6 +129,8 @@ class _Table:
         import numpy as np
 
         self.rows, self.names = rows, list(names)
+        if ids is None:   # no column of this table is wanted
+            return
         row_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         lookup = np.full(int(row_ids.max(initial=0)) + 1, -1, dtype=np.int64)
         lookup[row_ids] = np.arange(len(rows))

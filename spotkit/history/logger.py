@@ -404,8 +404,8 @@ class HistoryLogger:
             ValueError: an unknown column or an unreadable bound.
         """
         names = check_columns(columns) if columns is not None else columns_of(extended)
-        data = self.store.frame_data(since=time_ms(since, "since"), until=time_ms(until, "until"),
-                                     ms_played="ms_played" in names)
+        data = self.store.frame_data(names, since=time_ms(since, "since"),
+                                     until=time_ms(until, "until"))
         return plays_frame(data, names)
 
     def enrich(self, what: str | Iterable[str] = ("tracks", "albums", "artists"),

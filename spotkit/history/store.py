@@ -328,51 +328,69 @@ class HistoryStore(SQLiteStore):
         with self.reading() as conn:
             return conn.execute(sql, args).fetchall()
 
-    def frame_data(self, *, since: int | None = None, until: int | None = None,
-                   ms_played: bool = False) -> FrameData:
-        """What a DataFrame of plays is built from, read in bulk (see :class:`FrameData`)."""
+    def frame_data(self, columns: Sequence[str], *, since: int | None = None,
+                   until: int | None = None) -> FrameData:
+        """What a DataFrame of `columns` (of :data:`STORE_COLUMNS`) is built from, read in bulk:
+        only the plays in range, and only the item and detail columns asked for."""
         import numpy as np
 
         where, args = _range(since, until)
-        wanted = ["played_at", "item", "detail"] + (["ms_played"] if ms_played else [])
+        item_columns = [c for c in ITEM_COLUMNS if c in columns]
+        detail_columns = [c for c in DETAIL_COLUMNS if c in columns]
+        wanted = ["played_at", *(["item"] if item_columns else []),
+                  *(["detail"] if detail_columns else []),
+                  *(["ms_played"] if "ms_played" in columns else [])]
         concat = ", ".join(f"group_concat(ifnull({c}, {NULL_INT}))" for c in wanted)
         # group_concat hands SQLite's integers over as one text per column: parsing it in C is
         # several times faster than a Python tuple per row from the cursor
-        used = "" if not where else " WHERE id IN (SELECT DISTINCT {} FROM plays" + where + ")"  # noqa: S608
         with self.reading() as conn:
             conn.execute("BEGIN")   # one snapshot for plays and the tables they point at
             try:
                 counted, *texts = conn.execute(
                     f"SELECT count(*), {concat} FROM plays{where}", args).fetchone()  # noqa: S608
-                items = conn.execute(f"SELECT id, {', '.join(ITEM_COLUMNS)} FROM items"  # noqa: S608
-                                     + used.format("item"), args if used else ()).fetchall()
-                details = conn.execute(f"SELECT id, {', '.join(DETAIL_COLUMNS)} FROM details"  # noqa: S608
-                                       + used.format("detail"), args if used else ()).fetchall()
+                items = _rows_used(conn, "items", "item", item_columns, where, args)
+                details = _rows_used(conn, "details", "detail", detail_columns, where, args)
             finally:
                 conn.execute("COMMIT")
-        columns = {}
+        plays = {}
         for name, text in zip(wanted, texts, strict=True):
             array = np.fromstring(text or "", dtype=np.int64, sep=",") if counted else \
                 np.empty(0, dtype=np.int64)
             if len(array) != counted:
                 raise HistoryError(f"Could not read the history database {self.path}: "
                                    f"{len(array)} of {counted} values of {name}.")
-            columns[name] = array
-        return FrameData(columns, items, details)
+            plays[name] = array
+        return FrameData(plays, items, item_columns, details, detail_columns)
+
+
+def _rows_used(conn: sqlite3.Connection, table: str, column: str, names: Sequence[str],
+               where: str, args: tuple[int, ...]) -> list[tuple[Any, ...]]:
+    """``(id, *names)`` of the rows of `table` the plays in range use (all of them without a
+    range: every row is used by some play)."""
+    if not names:
+        return []
+    if not where:
+        return conn.execute(f"SELECT id, {', '.join(names)} FROM {table}").fetchall()  # noqa: S608
+    # driven from the plays in range (a month uses a few thousand of a lifetime's tracks)
+    picked = ", ".join(f"t.{name}" for name in names)
+    return conn.execute(f"SELECT t.id, {picked} FROM (SELECT DISTINCT {column} AS id FROM "  # noqa: S608
+                        f"plays{where}) AS u JOIN {table} AS t ON t.id = u.id", args).fetchall()
 
 
 @dataclass(frozen=True)
 class FrameData:
     """Plays as integer arrays, and the rows of the tables they point at.
 
-    ``plays`` maps ``played_at``, ``item``, ``detail`` (and ``ms_played``, NULL as
-    :data:`NULL_INT`) to int64 arrays in play order; ``items`` and ``details`` are
-    ``(id, *ITEM_COLUMNS)`` and ``(id, *DETAIL_COLUMNS)`` tuples.
+    ``plays`` maps ``played_at`` and, as needed, ``item``, ``detail`` and ``ms_played`` (NULL
+    as :data:`NULL_INT`) to int64 arrays in play order; ``items`` and ``details`` are
+    ``(id, *item_columns)`` and ``(id, *detail_columns)`` tuples.
     """
 
     plays: dict[str, Any]
     items: list[tuple[Any, ...]]
+    item_columns: list[str]
     details: list[tuple[Any, ...]]
+    detail_columns: list[str]
 
 
 class _Ids:
