@@ -29,6 +29,7 @@ from .endpoints import (
     PlayerEndpoints,
     PlaylistEndpoints,
     ProfileEndpoints,
+    WriteEndpoints,
 )
 from .endpoints.paging import MAX_LIMIT
 from .endpoints.player import Moment
@@ -44,6 +45,8 @@ __all__ = [
     "HistoryPage",
     "Spotify",
     "TokenSource",
+    "add_to_playlist",
+    "create_playlist",
     "default_client",
     "followed_artists",
     "me",
@@ -56,6 +59,9 @@ __all__ = [
     "playlists",
     "previous_track",
     "recently_played",
+    "remove_from_library",
+    "replace_playlist_items",
+    "save_to_library",
     "saved_albums",
     "saved_episodes",
     "saved_shows",
@@ -72,8 +78,8 @@ ENDPOINT_SCOPES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 
 
 
-class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, PlaylistEndpoints,
-              CatalogueEndpoints):
+class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, WriteEndpoints,
+              PlaylistEndpoints, CatalogueEndpoints):
     """A Spotify Web API client: one keep-alive Session, typed errors, flat records.
 
     Its endpoints are grouped by area in :mod:`spotkit.endpoints`.
@@ -285,3 +291,32 @@ def _policy(policy: RetryPolicy | None, **keywords: float | None) -> RetryPolicy
                             "(put them in the RetryPolicy)")
         return policy
     return RetryPolicy(**given)  # type: ignore[arg-type]
+
+
+def create_playlist(name: str, items: Any = (), *, public: bool = False,
+                    description: str | None = None, unique: bool = False) -> Record:
+    """:meth:`Spotify.create_playlist` on the default client."""
+    return default_client().create_playlist(name, items, public=public, description=description,
+                                            unique=unique)
+
+
+def add_to_playlist(playlist: PlaylistRef, items: Any, position: int | None = None, *,
+                    unique: bool = False) -> str | None:
+    """:meth:`Spotify.add_to_playlist` on the default client."""
+    return default_client().add_to_playlist(playlist, items, position, unique=unique)
+
+
+def replace_playlist_items(playlist: PlaylistRef, items: Any, *,
+                           unique: bool = False) -> str | None:
+    """:meth:`Spotify.replace_playlist_items` on the default client."""
+    return default_client().replace_playlist_items(playlist, items, unique=unique)
+
+
+def save_to_library(items: Any) -> int:
+    """:meth:`Spotify.save_to_library` on the default client."""
+    return default_client().save_to_library(items)
+
+
+def remove_from_library(items: Any) -> int:
+    """:meth:`Spotify.remove_from_library` on the default client."""
+    return default_client().remove_from_library(items)

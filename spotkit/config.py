@@ -41,6 +41,9 @@ DEFAULT_SCOPES: tuple[str, ...] = (
     "user-library-read",
     "user-top-read",
     "user-follow-read",
+    "playlist-modify-private",
+    "playlist-modify-public",
+    "user-library-modify",
 )
 
 #: Every key spotkit reads, with what it means (the source of `.env.example`).

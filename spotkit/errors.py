@@ -54,6 +54,7 @@ __all__ = [
     "NetworkError",
     "NoActiveDevice",
     "NotFound",
+    "PartialWrite",
     "PlaylistNotReadable",
     "PortInUse",
     "PremiumRequired",
@@ -241,3 +242,19 @@ class LibraryCacheError(SpotkitError):
 
 class MetadataError(SpotkitError):
     """The metadata cache is locked, damaged or from a newer spotkit; nothing fetched was lost."""
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+class PartialWrite(SpotkitError):
+    """A write stopped part-way: `written` of `total` items went through; the message says how to
+    go on. `playlist_id` and `snapshot_id` name the playlist as last seen (None for the library)."""
+
+    def __init__(self, message: str, *, written: int, total: int, playlist_id: str | None = None,
+                 snapshot_id: str | None = None) -> None:
+        super().__init__(message)
+        self.written = written
+        self.total = total
+        self.playlist_id = playlist_id
+        self.snapshot_id = snapshot_id

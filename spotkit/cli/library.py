@@ -72,12 +72,19 @@ def register(subparsers: Any) -> None:
     _common(lists)
     lists.set_defaults(func=run_playlists)
 
-    one = subparsers.add_parser("playlist", help="list the items of a playlist",
-                                description="List the items of one of your playlists.")
-    one.add_argument("playlist", metavar="PLAYLIST",
-                     help="the playlist's id, spotify:playlist: URI or open.spotify.com URL")
+    one = subparsers.add_parser(
+        "playlist", help="list the items of a playlist, or create one from a file",
+        description="List the items of one of your playlists (`spotkit playlist PLAYLIST`), or "
+                    "make a playlist from a file of items (`spotkit playlist create NAME --from "
+                    "FILE`).")
+    one.add_argument("playlist", metavar="PLAYLIST | create NAME", nargs="+",
+                     help="the playlist's id, spotify:playlist: URI or open.spotify.com URL; or "
+                          "`create` and the new playlist's name")
     _common(one)
-    one.set_defaults(func=run_playlist)
+    from .writes import add_create_options
+
+    add_create_options(one)
+    one.set_defaults(func=run_playlist_command)
 
 
 def _refresh(args: argparse.Namespace) -> Refresh:
@@ -167,6 +174,23 @@ def run_playlists(args: argparse.Namespace) -> int:
         return f"{r.get('playlist_id')}  {r.get('name') or '(unnamed)'} ({', '.join(notes)})"
 
     return _show(args, records, line, "No playlists")
+
+
+def run_playlist_command(args: argparse.Namespace) -> int:
+    words = list(args.playlist)
+    if words[0] == "create":
+        if len(words) != 2:
+            print("spotkit: usage: spotkit playlist create NAME --from FILE (quote a NAME with "
+                  "spaces)", file=sys.stderr)
+            return 2
+        from .writes import run_create
+
+        return run_create(args, words[1])
+    if len(words) != 1:
+        print("spotkit: give one playlist, or `create NAME --from FILE`", file=sys.stderr)
+        return 2
+    args.playlist = words[0]
+    return run_playlist(args)
 
 
 def run_playlist(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@
 - :mod:`.library`: top items, saved tracks, albums, shows and episodes, followed artists
 - :mod:`.playlists`: the user's playlists and a playlist's items
 - :mod:`.catalogue`: single tracks, albums and artists
+- :mod:`.writes`: creating and filling playlists, saving to and removing from the library
 - :mod:`._base`: the :class:`~._base.Endpoint` declaration (method, path, scopes) and the call
 - :mod:`.paging`: offset and cursor paging, written once
 
@@ -20,6 +21,7 @@ from .library import LibraryEndpoints
 from .player import PlayerEndpoints
 from .playlists import PlaylistEndpoints
 from .profile import ProfileEndpoints
+from .writes import WriteEndpoints
 
 __all__ = ["ENDPOINTS", "CatalogueEndpoints", "Endpoint", "EndpointGroup", "LibraryEndpoints",
-           "PlayerEndpoints", "PlaylistEndpoints", "ProfileEndpoints"]
+           "PlayerEndpoints", "PlaylistEndpoints", "ProfileEndpoints", "WriteEndpoints"]

@@ -71,6 +71,8 @@ def dispatch(state: SandboxState, req: Request, wait: Callable[[float], object])
     if latency > 0:
         wait(latency)  # Spotify's round trip, injected per endpoint
     with state.lock:
+        if fault is not None and fault.applied:
+            _route(state, req)  # the request does its work; only its answer is lost
         response = fault.response() if fault is not None else None
         if response is None:
             response = _limited(state, req) or _route(state, req)

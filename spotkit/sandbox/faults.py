@@ -34,7 +34,9 @@ _OAUTH = {
 
 @dataclass
 class Fault:
-    """One queued fault. `status=None` answers normally (after `delay`); `times=0` never runs out."""
+    """One queued fault. `status=None` answers normally (after `delay`); `times=0` never runs out.
+    `applied`: the request is carried out as usual and only then answered with the fault (a write
+    that happened though the client saw a 502)."""
 
     path: str
     status: int | None = 500
@@ -45,6 +47,7 @@ class Fault:
     kind: str = "json"
     delay: float = 0.0
     reason: str | None = None
+    applied: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -99,7 +102,7 @@ class Fault:
     def describe(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "method": self.method,
                 "times": self.times, "kind": self.kind, "delay": self.delay,
-                "reason": self.reason}
+                "reason": self.reason, "applied": self.applied}
 
 
 class FaultQueue:
@@ -163,4 +166,5 @@ def fault_from_json(data: Mapping[str, Any]) -> Fault:
         kind=kind,
         delay=float(delay),
         reason=None if data.get("reason") is None else str(data["reason"]),
+        applied=bool(data.get("applied", False)),
     )

@@ -124,6 +124,13 @@ class _Renderer:
                 body["popularity"] = t.popularity
         return body
 
+    def any_track(self, track_id: str) -> dict[str, Any]:
+        """A track of the library's catalogue, or else of the sandbox's own (saved or added to a
+        playlist through the Web API)."""
+        if track_id in self.lib.tracks:
+            return self.track(self.lib.tracks[track_id])
+        return self.cat.track(self.cat.track_uris[track_id])
+
     def show(self, show_id: str) -> dict[str, Any]:
         s = self.lib.shows[show_id]
         body: dict[str, Any] = {
@@ -186,8 +193,7 @@ class _Renderer:
             # in a playlist, Spotify flags which of the two an item is
             item = {**self.episode(e.uri.rsplit(":", 1)[-1]), "episode": True, "track": False}
         else:
-            item = {**self.track(self.lib.tracks[e.uri.rsplit(":", 1)[-1]]), "episode": False,
-                    "track": True}
+            item = {**self.any_track(e.uri.rsplit(":", 1)[-1]), "episode": False, "track": True}
         return {"added_at": _iso(e.added_at_ms), "primary_color": None,
                 "video_thumbnail": {"url": None},
                 "added_by": {**self._links("user", e.added_by), "external_urls": {
@@ -274,7 +280,7 @@ def _saved(kind: str) -> Handler:
         lib = _library(state)
         r = _Renderer(state, lib)
         objects: dict[str, Callable[[str], Any]] = {
-            "tracks": lambda i: r.track(lib.tracks[i]),
+            "tracks": r.any_track,
             "albums": lambda i: r.album(lib.albums[i], full=True),
             "shows": r.show,
             "episodes": r.episode,

@@ -357,18 +357,21 @@ class Sandbox:
         *,
         reason: str | None = None,
         retry_after: float | None = None,
+        applied: bool = False,
     ) -> None:
         """Answer the next `times` requests to `path` (exact path, no query) with `status`.
 
         kind: "json" (Spotify's error format, or `body`), "html", "malformed" or "empty".
         `status=None` answers normally after `delay` seconds; `times=0` lasts until
         clear_faults(). A 429 gets `Retry-After: 1` unless `retry_after` or headers say otherwise.
+        `applied=True` carries the request out before answering with the fault (a write that
+        happened though its answer was an error).
         """
         hdrs = dict(headers or {})
         if retry_after is not None:
             hdrs["Retry-After"] = str(retry_after)
         fault = Fault(path=path, status=status, method=method, times=times, headers=hdrs,
-                      body=body, kind=kind, delay=delay, reason=reason)
+                      body=body, kind=kind, delay=delay, reason=reason, applied=applied)
         with self._live.lock:
             self._live.faults.add(fault)
 

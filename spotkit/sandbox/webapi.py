@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from . import library_api
+from . import library_api, writes_api
 from .accounts import AccessGrant
 from .catalogue import PLAYLIST_URI
 from .player import AD, Play
@@ -281,6 +281,16 @@ def one_artist(state: SandboxState, req: Request, grant: AccessGrant) -> Respons
     return _one(state, req, "artist", state.catalogue.artist_keys, state.catalogue.full_artist)
 
 
+def _merged(*tables: dict[Any, dict[str, tuple[str | None, Handler]]]
+            ) -> dict[Any, dict[str, tuple[str | None, Handler]]]:
+    """Route tables joined, the methods of a path shared by several of them united."""
+    out: dict[Any, dict[str, tuple[str | None, Handler]]] = {}
+    for table in tables:
+        for key, methods in table.items():
+            out.setdefault(key, {}).update(methods)
+    return out
+
+
 # path -> method -> (scope needed or None, handler)
 ROUTES: dict[str, dict[str, tuple[str | None, Handler]]] = {
     "/v1/me": {"GET": (None, me)},
@@ -291,11 +301,11 @@ ROUTES: dict[str, dict[str, tuple[str | None, Handler]]] = {
     "/v1/me/player/pause": {"PUT": ("user-modify-playback-state", pause)},
     "/v1/me/player/next": {"POST": ("user-modify-playback-state", skip_next)},
     "/v1/me/player/previous": {"POST": ("user-modify-playback-state", skip_previous)},
-    **library_api.ROUTES,
+    **_merged(library_api.ROUTES, writes_api.ROUTES),
 }
 #: Routes with an id in the path: (prefix, suffix) -> method -> (scope, handler).
 PATTERN_ROUTES: dict[tuple[str, str], dict[str, tuple[str | None, Handler]]] = {
-    **library_api.PATTERN_ROUTES,
+    **_merged(library_api.PATTERN_ROUTES, writes_api.PATTERN_ROUTES),
     ("/v1/tracks/", ""): {"GET": (None, one_track)},
     ("/v1/albums/", ""): {"GET": (None, one_album)},
     ("/v1/artists/", ""): {"GET": (None, one_artist)},
