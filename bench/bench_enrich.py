@@ -67,8 +67,10 @@ def run_spotkit(sb: SandboxProcess, uris: list[str], cache: Path, token: str,
     from spotkit.config import Settings
     from spotkit.metadata import Pacer, enrich
 
-    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url),
-                 auth=_Tokens(token)) as client:
+    # the token cache's folder, where the app's shared back-off is kept: the run's own
+    settings = Settings(client_id=sb.client_id, api_url=sb.api_url,
+                        cache_path=cache.parent / "tokens.json")
+    with Spotify(settings, auth=_Tokens(token)) as client:
         started = time.perf_counter()
         rows = enrich(uris, client=client, cache=cache, pacer=Pacer(window=window),
                       progress=False)

@@ -47,8 +47,10 @@ def sb() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def sp(sb: Sandbox) -> Iterator[Spotify]:
-    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url),
+def sp(sb: Sandbox, tmp_path: Path) -> Iterator[Spotify]:
+    # the token cache's folder (where a 429's shared back-off is kept) in tmp_path
+    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url,
+                          cache_path=tmp_path / "tokens.json"),
                  auth=SandboxTokens(sb)) as client:
         yield client
 
@@ -195,7 +197,8 @@ KILLED_RUN = textwrap.dedent("""
         def refresh(self, stale): return None
 
     uris = sys.argv[4].split(",")
-    client = Spotify(Settings(client_id="x", api_url=sys.argv[1]), auth=Tokens())
+    client = Spotify(Settings(client_id="x", api_url=sys.argv[1],
+                              cache_path=sys.argv[2] + ".tokens.json"), auth=Tokens())
     enrich(uris, client=client, cache=sys.argv[2], progress=False)
 """)
 
@@ -225,8 +228,8 @@ def test_a_run_killed_mid_way_loses_nothing_it_fetched(sb: Sandbox, tmp_path: Pa
     assert len(before) - 1 <= in_cache <= len(before)
     sb.clear_faults()
     sb.reset_log()
-    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url),
-                 auth=SandboxTokens(sb)) as sp:
+    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url,
+                          cache_path=tmp_path / "tokens.json"), auth=SandboxTokens(sb)) as sp:
         out = enrich(uris, client=sp, cache=cache, progress=False)
     after = fetched(sb)
     assert set(after).isdisjoint(before[:in_cache])   # resumed: nothing committed asked again
@@ -321,3 +324,30 @@ def test_history_logger_and_cli(sb: Sandbox, sp: Spotify, tmp_path: Path,
     with pytest.raises(SystemExit):
         main(["history", "enrich", "--db", str(db), "--limit", "many"])
     assert Counter(fetched(sb))  # the calls were made against the sandbox
+
+
+def test_the_apps_shared_back_off_is_obeyed(sb: Sandbox, tmp_path: Path) -> None:
+    from spotkit.backoff import SharedBackoff
+
+    settings = Settings(client_id=sb.client_id, api_url=sb.api_url,
+                        cache_path=tmp_path / "tokens.json")
+    uri = generated(sb, 1)[0]
+    other_process = SharedBackoff.for_app(settings)
+    assert other_process is not None
+    with Spotify(settings, auth=SandboxTokens(sb)) as client:
+        other_process.block(3600)   # another spotkit process of this app got a 429
+        sb.reset_log()
+        with pytest.raises(RateLimited, match="run the enrichment again"):
+            enrich([uri], client=client, cache=tmp_path / "m.sqlite3", progress=False)
+        assert sb.counts() == {}
+        other_process.path.unlink()
+        blocked = SharedBackoff.for_app(settings)
+        assert blocked is not None
+        blocked.block(1.5)
+        started = time.monotonic()
+        out = enrich([uri], "tracks", client=client, cache=tmp_path / "m.sqlite3",
+                     progress=False)
+        assert time.monotonic() - started >= 1.3
+        assert out[0]["album_id"]
+        first_call = min(e["time"] for e in sb.requests())
+        assert first_call >= blocked.blocked_until() - 0.3   # nothing sent while blocked

@@ -4,6 +4,7 @@ end to end, with answers lost after the write happened."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,8 +45,10 @@ def s(sb: Sandbox) -> Iterator[requests.Session]:
 
 
 @pytest.fixture
-def sp(sb: Sandbox) -> Iterator[Spotify]:
-    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url),
+def sp(sb: Sandbox, tmp_path: Path) -> Iterator[Spotify]:
+    # the token cache's folder (where a 429's shared back-off is kept) in tmp_path
+    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url,
+                          cache_path=tmp_path / "tokens.json"),
                  auth=SandboxTokens(sb), timeout=(2.0, 5.0)) as client:
         yield client
 
@@ -230,8 +233,9 @@ def test_save_and_remove_through_spotkit(sb: Sandbox, sp: Spotify) -> None:
     assert sb.library()["saved"]["tracks"] == before + 45
 
 
-def test_writes_need_their_scopes(sb: Sandbox) -> None:
-    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url),
+def test_writes_need_their_scopes(sb: Sandbox, tmp_path: Path) -> None:
+    with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url,
+                          cache_path=tmp_path / "tokens.json"),
                  auth=SandboxTokens(sb, ["playlist-read-private"])) as reader:
         with pytest.raises(MissingScope, match="playlist-modify-private"):
             reader.create_playlist("nope", tracks(sb, 1))

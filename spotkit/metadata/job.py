@@ -417,7 +417,13 @@ class Enrichment:
         assert pacer is not None
         assert client is not None
         assert cache is not None
+        shared = getattr(client, "backoff", None)
         while True:
+            if shared is not None and (left := shared.remaining()) > 0:
+                # another spotkit process of this app was told to wait: so are we
+                if left > self.max_wait:
+                    raise RateLimited(429, self._come_back(left), retry_after=left)
+                pacer.block_until(time.monotonic() + left)
             if not pacer.acquire(self._stop.wait):
                 return False
             try:
@@ -425,7 +431,10 @@ class Enrichment:
             except QuotaExceeded:
                 raise
             except RateLimited as exc:
-                pacer.on_rate_limited(exc.retry_after)
+                if exc.method is None:   # not Spotify's 429: the app's shared block, read late
+                    pacer.block_until(time.monotonic() + (exc.retry_after or 1.0))
+                else:
+                    pacer.on_rate_limited(exc.retry_after)
                 if exc.retry_after is not None and exc.retry_after > self.max_wait:
                     raise RateLimited(exc.status, self._come_back(exc.retry_after), exc.reason,
                                       retry_after=exc.retry_after, method=exc.method,
@@ -512,8 +521,13 @@ def _without_waiting(client: CatalogueClient) -> CatalogueClient:
 
 def _paced_view(client: Spotify) -> Spotify:
     from ..client import Spotify
+    from ..http import RetryPolicy
 
-    return Spotify(client.settings, auth=client.auth, session=client.session, max_retry_wait=0.0)
+    p = client.policy
+    policy = RetryPolicy(retries=p.retries, max_retry_wait=0.0, backoff=p.backoff,
+                         backoff_cap=p.backoff_cap, deadline=p.deadline)
+    return Spotify(client.settings, auth=client.auth, session=client.session, policy=policy,
+                   shared_backoff=client.backoff or False)
 
 
 def run_in_foreground(job: Enrichment, progress: bool | None) -> Any:
