@@ -68,6 +68,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "saved tracks, albums and shows": ("user-library-read",),
     "top tracks and artists": ("user-top-read",),
     "followed artists": ("user-follow-read",),
+    "creating and filling playlists": ("playlist-modify-private",),
+    "saving to and removing from the library": ("user-library-modify",),
 }
 _CONTROLS = "play, pause, next, previous"
 
