@@ -217,3 +217,17 @@ def test_ms_conversions_are_exact() -> None:
     for value in (0, 1, 1_700_000_000_123, 1_795_828_543_309):
         assert to_ms(from_ms(value)) == value
     assert from_ms(1000).tzinfo is not None
+
+
+def test_a_batch_over_stored_plays_adds_only_the_new_ones(db: Path) -> None:
+    with HistoryStore(db) as store:
+        assert store.add_many([row(1000), row(3000)]) == 2
+        batch = [row(1000), row(2000), row(3000), row(3000, "spotify:track:b"), row(4000)]
+        assert store.add_many(batch) == 3
+        assert store.add_many(batch) == 0
+        assert [r[:2] for r in store.fetch(["played_at", "play_key"])] == [
+            (1000, "spotify:track:a"), (2000, "spotify:track:a"), (3000, "spotify:track:a"),
+            (3000, "spotify:track:b"), (4000, "spotify:track:a")]
+        with pytest.raises(HistoryError, match="between the years 1677 and 2262"):
+            store.add_batch([(10**13, "k", ("track",) + (None,) * 6, ("x",) + (None,) * 10, None)])
+        assert store.count() == 5

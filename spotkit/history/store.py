@@ -252,10 +252,17 @@ class HistoryStore(SQLiteStore):
         """
         now = now_ms()
         added = 0
+        plays = list(plays)
+        if plays:
+            low, high = min(p[0] for p in plays), max(p[0] for p in plays)
+            if low < MIN_MS or high > MAX_MS:
+                raise HistoryError(f"played_at={low if low < MIN_MS else high} is not a time "
+                                   "between the years 1677 and 2262, which is all a pandas "
+                                   "DataFrame can hold; nothing was stored.")
         with self._write() as conn:
             values = self._ids.values
             chunk: list[tuple[int, ...]] = []
-            for play in plays:
+            for play in self._not_stored(conn, plays):
                 chunk.append(values(conn, play, now))
                 if len(chunk) >= chunk_size:
                     added += self._insert_chunk(conn, chunk, on_chunk)
@@ -263,6 +270,24 @@ class HistoryStore(SQLiteStore):
             if chunk:
                 added += self._insert_chunk(conn, chunk, on_chunk)
         return added
+
+    def _not_stored(self, conn: sqlite3.Connection, plays: list[Play]) -> list[Play]:
+        """`plays` less those already stored: re-importing a file then costs one range read
+        instead of an insert attempt per play (the insert still ignores duplicates)."""
+        import numpy as np
+
+        if not plays:
+            return plays
+        low, high = min(p[0] for p in plays), max(p[0] for p in plays)
+        count, times, keys = conn.execute(
+            "SELECT count(*), group_concat(played_at), group_concat(key) FROM plays "
+            "WHERE played_at BETWEEN ? AND ?", (low, high)).fetchone()
+        if not count:
+            return plays
+        stored = set(zip(np.fromstring(times, dtype=np.int64, sep=",").tolist(),
+                         np.fromstring(keys, dtype=np.int64, sep=",").tolist(), strict=True))
+        ids = self._ids.keys
+        return [p for p in plays if (p[0], ids.get(p[1], 0)) not in stored]
 
     def _insert_chunk(self, conn: sqlite3.Connection, chunk: list[tuple[int, ...]],
                       on_chunk: Callable[[int], object] | None) -> int:
