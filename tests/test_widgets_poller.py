@@ -20,8 +20,9 @@ from spotkit.errors import (
     RateLimited,
     ServerError,
 )
-from spotkit.widgets.poller import NowPlayingPoller, PlayerView, describe_error
+from spotkit.widgets.poller import NowPlayingPoller, PlayerView
 from spotkit.widgets.scheduler import PollPolicy, PollScheduler
+from spotkit.widgets.status import describe_error
 
 
 class Clock:

@@ -27,7 +27,8 @@ from .. import _runtime
 from ..errors import SpotkitError
 from . import pool
 from .attention import DEFAULT_LEASE, Attention
-from .poller import ChangeListener, ImageFetcher, NowPlayingPoller, PlayerClient, PlayerView
+from .images import ImageFetcher
+from .poller import ChangeListener, NowPlayingPoller, PlayerClient, PlayerView
 from .scheduler import PollPolicy, PollScheduler
 
 __all__ = ["BACKGROUND_DEFAULT", "BACKGROUND_MIN", "NowPlayingWidget", "format_ms"]

@@ -22,36 +22,23 @@ import math
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from .. import _runtime
-from ..errors import (
-    LoginRequired,
-    MalformedResponse,
-    MissingScope,
-    NetworkError,
-    NoActiveDevice,
-    PremiumRequired,
-    QuotaExceeded,
-    RateLimited,
-    ServerError,
-    SpotifyAPIError,
-    SpotkitError,
-)
-from ..logs import logger, redact
+from ..errors import LoginRequired, MissingScope, SpotkitError
+from ..logs import logger
 from .attention import Attention
+from .images import ImageFetcher
 from .scheduler import COMMANDS, Observation, PollScheduler, command_visible
+from .status import describe_error
 
 __all__ = [
     "CONTROL_SCOPE",
-    "ImageFetcher",
     "NowPlayingPoller",
     "PlayerClient",
     "PlayerView",
-    "describe_error",
 ]
 
 CONTROL_SCOPE = "user-modify-playback-state"
@@ -89,81 +76,6 @@ class PlayerView:
     image_url: str | None = None
     polls: int = 0
     calls: int = 0
-
-
-def describe_error(exc: BaseException, retry_in: float | None = None) -> tuple[str, str]:
-    """(status text, kind) for a failure; never contains a token (text goes through `redact`)."""
-    later = f" Retrying in {_seconds(retry_in)}." if retry_in is not None else ""
-    if isinstance(exc, PremiumRequired):
-        text, kind = "Spotify Premium is required to control playback.", "warning"
-    elif isinstance(exc, NoActiveDevice):
-        text, kind = ("No active device: start playing on a Spotify device, then try again.",
-                      "warning")
-    elif isinstance(exc, QuotaExceeded):
-        text, kind = f"Spotify's request quota for this app is used up (429 QUOTA_EXCEEDED).{later}", \
-            "error"
-    elif isinstance(exc, RateLimited):
-        text, kind = f"Spotify asked us to slow down (429 Too Many Requests).{later}", "warning"
-    elif isinstance(exc, MissingScope):
-        text, kind = str(exc), "error"
-    elif isinstance(exc, LoginRequired):
-        text, kind = ("Not logged in: run spotkit.login_button() in a cell (or `spotkit login`); "
-                      "this widget picks the login up by itself."), "warning"
-    elif isinstance(exc, NetworkError):
-        text, kind = f"Spotify cannot be reached: {exc}{later}", "error"
-    elif isinstance(exc, ServerError):
-        text, kind = f"Spotify is having trouble ({exc.status}).{later}", "error"
-    elif isinstance(exc, MalformedResponse):
-        text, kind = f"Spotify sent an unreadable answer.{later}", "error"
-    elif isinstance(exc, (SpotifyAPIError, SpotkitError)):
-        text, kind = f"{exc}{later}", "error"
-    else:
-        text, kind = f"Unexpected error ({type(exc).__name__}: {exc}).{later}", "error"
-    return redact(text), kind
-
-
-def _seconds(value: float) -> str:
-    if value < 1:
-        return f"{value:.1f} s"
-    if value < 120:
-        return f"{math.ceil(value)} s"
-    return f"{math.ceil(value / 60)} min"
-
-
-class ImageFetcher:
-    """Downloads album art with a timeout and keeps the last few images by URL."""
-
-    def __init__(self, timeout: float = 5.0, keep: int = 32) -> None:
-        self.timeout = timeout
-        self.keep = keep
-        self._cache: OrderedDict[str, bytes] = OrderedDict()
-        self._session: Any = None
-
-    def __call__(self, url: str) -> bytes | None:
-        cached = self._cache.get(url)
-        if cached is not None:
-            self._cache.move_to_end(url)
-            return cached
-        import requests
-
-        if self._session is None:
-            self._session = requests.Session()
-        try:
-            resp = self._session.get(url, timeout=(3.05, self.timeout))
-        except requests.RequestException as exc:
-            logger.debug("album art not fetched: %s", type(exc).__name__)
-            return None
-        if resp.status_code != 200 or not resp.content:
-            return None
-        self._cache[url] = resp.content
-        while len(self._cache) > self.keep:
-            self._cache.popitem(last=False)
-        return bytes(resp.content)
-
-    def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
-            self._session = None
 
 
 ClientSource = Callable[[], PlayerClient]
