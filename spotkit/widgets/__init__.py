@@ -1,7 +1,9 @@
 """Notebook widgets: a one-click login button and a live now-playing card.
 
-ipywidgets is imported by the classes that draw, on first use: ``spotkit.widgets.scheduler`` and
-``spotkit.widgets.poller`` (the timing rules and the background thread) work without it.
+ipywidgets (and anywidget, for the card's small front-end module ``watch.js``) are imported by
+the classes that draw, on first use: ``spotkit.widgets.scheduler`` and ``.attention`` (the timing
+rules and who is watching, pure logic), ``.poller`` and ``.pool`` (the background thread, shared
+by the cards of one client) work without them.
 """
 
 from __future__ import annotations
