@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import tempfile
@@ -208,6 +209,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     s = args.speed
+    load = os.getloadavg()[0]
 
     sb = SandboxProcess(s)
     try:
@@ -282,13 +284,13 @@ def main() -> int:
           and unwatched["calls_per_hour"] <= GOAL_UNWATCHED_PER_HOUR)
     skips = sum(1 for c in changes if c.kind == "skip")
     result = {"speed": s, "minutes": listened / 60, "seed": args.seed, "changes": len(changes),
-              "skips": skips, "runs": runs, "goal_met": ok}
+              "skips": skips, "runs": runs, "goal_met": ok, "load_average_at_start": load}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     print(f"{listened / 60:.1f} simulated minutes at sandbox speed x{s:g}: {len(changes)} track "
           f"changes ({skips} skips from another device, {len(changes) - skips} natural ends); "
-          "delays in real-time seconds")
+          f"delays in real-time seconds; load average at start {load:.1f}")
     print(f"{'strategy':<38} {'calls/h':>8} {'per 3-min':>9} {'seen':>6} {'median':>7} "
           f"{'skip p95':>8} {'skip max':>8} {'end max':>8}")
     def sec(value: float, width: int) -> str:
