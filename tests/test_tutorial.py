@@ -77,3 +77,16 @@ def test_sandbox_data_export_is_written_once(monkeypatch: pytest.MonkeyPatch) ->
     stamp = files[0].stat().st_mtime_ns
     assert session.data_export_dir() == export
     assert files[0].stat().st_mtime_ns == stamp
+
+
+def test_without_credentials_a_real_export_next_to_the_notebook_is_used(tmp_path: Path) -> None:
+    own = tmp_path / "my_spotify_data"
+    own.mkdir()
+    session = qs.quickstart(quiet=True)  # no client id: the sandbox
+    assert session.mode == "sandbox"
+    assert session.data_export_dir() == own
+    assert not (session.data_dir / "my_spotify_data").exists()  # no synthetic export written
+    history = spotkit.HistoryLogger(session.data_dir / "history.sqlite3")
+    export = Path(__file__).parent / "data" / "export"
+    assert history.import_export(export, progress=False).added > 0  # importing needs no login
+    history.close()
