@@ -218,7 +218,8 @@ class NowPlayingWidget:
 
     @property
     def calls(self) -> int:
-        """Web API requests sent for this widget (polls, commands, their retries and refreshes).
+        """Web API requests sent by this card's poller (polls, commands, their retries and
+        refreshes), which every card of the same client and timing shares.
 
         Read from the client's own counter around each call, so a request that another thread
         sends through the same client at that very moment would count too.

@@ -5,9 +5,9 @@
 2. the now-playing widget on a time-compressed sandbox: the progress bar moves between polls and
    the title changes when the track ends;
 3. its controls: next and pause change the sandbox's player, and the widget follows;
-4. watched or not: no request while the card is scrolled away, the browser tab hidden or another
-   JupyterLab tab in front, one within a second of showing it again, and a skip made elsewhere
-   shown within 10 s.
+4. watched or not: no request while the card is scrolled away, the browser tab hidden, another
+   JupyterLab tab in front or its output cleared, one within a second of showing it again, and a
+   skip made elsewhere shown within 10 s.
 
 Screenshots go to artifacts/screenshots/ (git-ignored).
 """
@@ -288,3 +288,8 @@ def test_now_playing_calls_only_while_watched_and_shows_a_skip_within_ten_second
         timeout=10_000)
     assert time.monotonic() - skipped_at <= 10.0
     screenshot(card, "now-playing-watched")
+
+    # no view at all: the cell's output cleared, the front-end module says goodbye
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    card.wait_for(state="detached")
+    _silent_while(sandbox, page, 12, "no view was left")
