@@ -155,3 +155,15 @@ def test_parquet_without_pyarrow_says_what_to_install(history: HistoryLogger, tm
 def test_reading_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="Cannot read the history file"):
         read_history(tmp_path / "none.csv")
+
+
+def test_reading_in_small_windows_gives_the_same_frame(history: HistoryLogger,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from spotkit.history import store
+
+    whole = history.to_frame(extended=True)
+    monkeypatch.setattr(store, "_WINDOW", 2)   # a query per couple of plays
+    pd.testing.assert_frame_equal(history.to_frame(extended=True), whole)
+    pd.testing.assert_frame_equal(history.to_frame(since="2023-12-01", extended=True),
+                                  used_categories(whole[whole["played_at"] >= "2023-12-01"]
+                                                  .reset_index(drop=True)))

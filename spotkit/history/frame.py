@@ -132,8 +132,8 @@ class _Table:
         if ids is None:   # no column of this table is wanted
             return
         row_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        lookup = np.full(int(row_ids.max(initial=0)) + 1, -1, dtype=np.int64)
-        lookup[row_ids] = np.arange(len(rows))
+        lookup = np.full(int(row_ids.max(initial=0)) + 1, -1, dtype=np.int32)
+        lookup[row_ids] = np.arange(len(rows), dtype=np.int32)
         if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= len(lookup)):
             raise HistoryError("The history database refers to rows it does not have; run "
                                "`sqlite3 <file> 'PRAGMA integrity_check'` and restore a backup.")
@@ -158,7 +158,10 @@ class _Table:
         texts = np.array([v if v is None or isinstance(v, str) else str(v) for v in values],
                          dtype=object)
         codes, uniques = pd.factorize(texts, sort=True)
-        taken = codes[self.positions] if len(codes) else np.empty(0, dtype=np.int64)
+        # the codes in the smallest integer type that holds them, so the take below is small too
+        codes = codes.astype(np.int8 if len(uniques) < 127 else np.int16 if len(uniques) < 32_767
+                             else np.int32)
+        taken = codes[self.positions] if len(codes) else np.empty(0, dtype=codes.dtype)
         return pd.Categorical.from_codes(taken, categories=pd.Index(uniques, dtype=_TEXT),
                                          validate=False)
 
