@@ -30,6 +30,8 @@ _MODULES: dict[str, tuple[str, ...]] = {
     "spotkit.auth.token": ("Token",),
     "spotkit.auth.cache": ("TokenCache",),
     "spotkit.auth.tokens": ("TokenManager",),
+    "spotkit.http": ("RetryPolicy",),
+    "spotkit.backoff": ("SharedBackoff",),
     "spotkit.client": (
         "Spotify", "default_client", "set_default_client", "me", "playback", "now_playing",
         "recently_played", "play", "pause", "next_track", "previous_track",
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from .auth.login import LoginFlow, login
     from .auth.token import Token
     from .auth.tokens import TokenManager
+    from .backoff import SharedBackoff
     from .client import (
         Spotify,
         add_to_playlist,
@@ -123,6 +126,7 @@ if TYPE_CHECKING:
     )
     from .frames import to_frame
     from .history import HistoryLogger, read_history
+    from .http import RetryPolicy
     from .library import LibraryCache
     from .metadata import EnrichHandle, EnrichProgress, MetadataCache, Pacer, enrich
     from .records import HISTORY_COLUMNS, NOW_PLAYING_COLUMNS, HistoryPage, Records

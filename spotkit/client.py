@@ -92,8 +92,9 @@ class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, WriteEndpoint
     (`max_retry_wait`) and each request's overall `deadline` (15 s by default). The keywords
     `max_retry_wait`, `retries`, `backoff` and `backoff_cap` still work, in place of `policy`.
     `clock` gives `fetched_at` (tests pass a fixed one). `calls` counts the HTTP requests sent.
-    `backoff` is the app's :class:`~spotkit.backoff.SharedBackoff` (a 429 seen by any spotkit
-    process of this client id makes every one wait), None when the client id is unknown.
+    `shared_backoff` is the app's :class:`~spotkit.backoff.SharedBackoff` (a 429 seen by any
+    spotkit process of this client id makes every one wait): by default the one beside the token
+    cache (none when the client id is unknown); False or None: this client keeps to itself.
 
     One instance may be shared by several threads (one keep-alive Session, no per-call state on
     the instance); see :mod:`spotkit.http` for the retry policy and what thread safety relies on.
