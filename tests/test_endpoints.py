@@ -64,6 +64,20 @@ def test_a_next_already_asked_for_stops_instead_of_looping() -> None:
     assert ids(iter_pages(fetch, "x", params={"offset": "0"}, progress=False)) == ["x"]
 
 
+def test_an_endless_chain_of_new_pages_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    import spotkit.endpoints.paging as paging
+
+    monkeypatch.setattr(paging, "MAX_PAGES", 7)
+    asked: list[Mapping[str, str]] = []
+
+    def fetch(query: Mapping[str, str]) -> Any:
+        asked.append(query)
+        n = len(asked)
+        return {"items": [{"id": str(n)}], "next": f"{BASE}?offset={n}&limit=50", "total": None}
+
+    assert len(ids(iter_pages(fetch, "x", progress=False))) == 7
+
+
 def test_next_on_another_host_only_lends_its_query() -> None:
     asked: list[dict[str, str]] = []
 

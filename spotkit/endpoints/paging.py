@@ -6,9 +6,10 @@ the body itself or under one key (``{"artists": {...}}`` for followed artists). 
 the same way: each next page is asked for with the query of `next`, at the endpoint's own path.
 The host and path of `next` are never followed, so a token never goes anywhere but the API URL.
 
-Reading stops at a null `next`, an empty page, or a `next` already asked for (a server bug that
-would otherwise loop for ever). Pages are asked for with the largest limit Spotify allows (50).
-A progress bar (``tqdm.auto``: a widget in notebooks) shows when more than a few pages are to come.
+Reading stops at a null `next`, an empty page, a `next` already asked for, or after
+:data:`MAX_PAGES` pages (a server bug that would otherwise loop for ever). Pages are asked for
+with the largest limit Spotify allows (50). A progress bar (``tqdm.auto``: a widget in notebooks)
+shows when more than a few pages are to come.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import MalformedResponse
 
-__all__ = ["MAX_LIMIT", "PROGRESS_PAGES", "Page", "check_limit", "iter_pages", "read_page"]
+__all__ = ["MAX_LIMIT", "MAX_PAGES", "PROGRESS_PAGES", "Page", "check_limit", "iter_pages",
+           "read_page"]
 
 #: The largest `limit` Spotify accepts on every paged endpoint since 2026.
 MAX_LIMIT = 50
+#: The most pages one read follows: Spotify's largest offset (100,000) over the largest limit.
+MAX_PAGES = 100_000 // MAX_LIMIT + 1
 #: A read of more pages than this shows a progress bar (unless progress=False).
 PROGRESS_PAGES = 3
 
@@ -93,7 +97,7 @@ def iter_pages(fetch: Callable[[Mapping[str, str]], object], what: str, *,
             if not page.items or page.next_query is None:
                 return
             key = tuple(sorted(page.next_query.items()))
-            if key in asked:
+            if key in asked or len(asked) >= MAX_PAGES:
                 return
             asked.add(key)
             query = page.next_query
