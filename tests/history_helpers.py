@@ -10,6 +10,7 @@ from typing import Any
 
 from spotkit.auth.cache import TokenCache
 from spotkit.auth.token import Token
+from spotkit.history.logger import HistoryClient
 from spotkit.records import HistoryPage, history_page
 from spotkit.sandbox import Sandbox
 
@@ -48,7 +49,7 @@ def play_item(uri: str, played_at: datetime, name: str = "Song", duration_ms: in
     }
 
 
-class FakeClient:
+class FakeClient(HistoryClient):
     """Stands in for `spotkit.Spotify`: a list of plays behind recently-played's rules.
 
     Only the last `reachable` plays can be read; `after` gives the plays strictly after it, the
