@@ -118,6 +118,7 @@ def test_a_busy_redirect_port(spotkit_env: Sandbox) -> None:
     assert doctor()["redirect URI"].status == "ok"  # the port the login just used is free again
     port = int(spotkit.load_settings().redirect_uri.split(":")[2].split("/")[0])
     with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the login left it in TIME_WAIT
         busy.bind(("127.0.0.1", port))
         busy.listen()
         check = doctor()["redirect URI"]
