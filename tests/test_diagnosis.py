@@ -45,6 +45,11 @@ def test_on_the_sandbox_every_check_passes(spotkit_env: Sandbox, capsys: pytest.
     assert "logged in as Sandy Box" in diagnosis["Web API and /me"].detail
     assert "SPOTIFY_CLIENT_ID" in diagnosis["configuration"].detail
     assert "mode 600" in diagnosis["token cache"].detail
+    token = spotkit.TokenCache(Path("tokens.json")).load(spotkit_env.client_id)
+    assert token is not None
+    until = token.valid_until
+    assert until is not None
+    assert diagnosis["refresh token"].detail == f"valid until {until:%Y-%m-%d}"  # six months from now
     capsys.readouterr()
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
