@@ -25,7 +25,6 @@ import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
@@ -53,9 +52,6 @@ __all__ = ["DASHBOARD", "DASHBOARD_FIXES", "FEATURES", "Check", "Diagnosis", "St
 
 Status = Literal["ok", "warning", "problem"]
 DASHBOARD = "https://developer.spotify.com/dashboard"
-#: how long a refresh token lasts after the user authorised the app (Spotify, June 2026)
-REFRESH_TOKEN_LIFETIME = 182 * 86400.0
-_SOON = 14 * 86400.0
 _CLIENT_ID = re.compile(r"[0-9a-f]{32}")
 
 #: what spotkit can do, and the scopes each needs (plus Premium for the player controls)
@@ -333,35 +329,21 @@ def _refresh_token(state: _State) -> Check | None:
     if not token.refresh_token:
         return Check("refresh token", "warning", "none: the login ends with the access token, "
                      "within the hour", "run `spotkit login`")
-    until = refresh_token_valid_until(token)
-    if until is None:
+    from .auth.token import LOGIN_WARNING_DAYS
+
+    end = token.valid_until  # the sign-in plus six months: one home for that rule, auth/token.py
+    if end is None:
         return Check("refresh token", "ok", "valid until 6 months after you last logged in "
-                     "(this cache does not say when that was)")
-    left = until - time.time()
-    day = time.strftime("%Y-%m-%d", time.gmtime(until))
+                     "(this cache was written before spotkit recorded when that was)")
+    left = end.timestamp() - time.time()
+    day = f"{end:%Y-%m-%d}"
     if left <= 0:
         return Check("refresh token", "problem", f"ended on {day} (6 months after you authorised)",
                      "run `spotkit login` again")
-    if left < _SOON:
+    if left < LOGIN_WARNING_DAYS * 86400:
         return Check("refresh token", "warning", f"valid until {day}, in {left / 86400:.0f} days",
                      "run `spotkit login` again before then")
     return Check("refresh token", "ok", f"valid until {day}")
-
-
-def refresh_token_valid_until(token: Token) -> float | None:
-    """When the refresh token ends (Unix seconds), if the token records when the user authorised.
-
-    `Token.valid_until` (a datetime: the sign-in plus six calendar months) when the token has it;
-    else `authorized_at` plus :data:`REFRESH_TOKEN_LIFETIME`; None for a login cached before
-    spotkit recorded its sign-in. Read with getattr, so a token without either field is fine.
-    """
-    until = getattr(token, "valid_until", None)
-    if isinstance(until, datetime):
-        return until.timestamp()
-    signed_in = getattr(token, "authorized_at", None)
-    if isinstance(signed_in, (int, float)) and signed_in > 0:
-        return float(signed_in) + REFRESH_TOKEN_LIFETIME
-    return None
 
 
 def _accounts_service(state: _State) -> Check:

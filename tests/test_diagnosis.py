@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import socket
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 import spotkit
+from spotkit.auth.token import Token
 from spotkit.cli import main
 from spotkit.diagnosis import (
     DASHBOARD_FIXES,
-    REFRESH_TOKEN_LIFETIME,
     Diagnosis,
     doctor,
     explain,
-    refresh_token_valid_until,
 )
 from spotkit.errors import Forbidden, NotFound, PremiumRequired, TokenRequestError
 from spotkit.sandbox import Sandbox
@@ -207,15 +204,6 @@ def test_a_free_account_cannot_control_playback(spotkit_env: Sandbox) -> None:
     assert diagnosis.ok  # reading still works: warnings, no problem
 
 
-def test_the_refresh_token_end_comes_from_when_the_user_authorised() -> None:
-    now = time.time()
-    assert refresh_token_valid_until(SimpleNamespace(authorized_at=now)) == now + REFRESH_TOKEN_LIFETIME
-    until = datetime.now(timezone.utc) + timedelta(days=3)
-    token = SimpleNamespace(valid_until=until, authorized_at=now)
-    assert refresh_token_valid_until(token) == until.timestamp()
-    assert refresh_token_valid_until(SimpleNamespace()) is None
-
-
 @pytest.mark.parametrize(("error", "words"), [
     ("INVALID_CLIENT: Invalid redirect URI", "Redirect URIs"),
     ("INVALID_CLIENT: Invalid client", "Client ID"),
@@ -244,16 +232,18 @@ def test_every_dashboard_fix_is_reachable() -> None:
             redirect_uri="your redirect URI")
 
 
-@pytest.mark.parametrize(("days_left", "status"), [(100, "ok"), (3, "warning"), (-1, "problem")])
+@pytest.mark.parametrize(("days_left", "status"), [(100, "ok"), (5, "warning"), (-5, "problem")])
 def test_a_login_ending_soon_or_ended(days_left: float, status: str) -> None:
+    """Six months after the sign-in (about 183 days): ok, within two weeks a warning, then a problem."""
     from spotkit.config import load_settings
     from spotkit.diagnosis import _refresh_token, _State
 
-    until = datetime.now(timezone.utc) + timedelta(days=days_left)
-    token: Any = SimpleNamespace(refresh_token="x", valid_until=until)
+    signed_in = datetime.now(timezone.utc) - timedelta(days=183 - days_left)
+    token = Token("a", "r", authorized_at=signed_in.timestamp())
+    assert token.valid_until is not None
     check = _refresh_token(_State(load_settings(dotenv=False), 1.0, token=token))
     assert check is not None
     assert check.status == status
-    assert until.strftime("%Y-%m-%d") in check.detail
+    assert f"{token.valid_until:%Y-%m-%d}" in check.detail
     if status != "ok":
         assert "spotkit login" in check.fix
