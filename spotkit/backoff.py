@@ -1,7 +1,8 @@
 """Cooperative back-off: when Spotify says "wait" to one spotkit process, every process of the app waits.
 
 Spotify rate-limits an app (a client id) over a rolling window, whichever process sends the calls.
-When any spotkit process gets a 429 with ``Retry-After``, it records "blocked until T" in a small
+When any spotkit process gets a 429 with ``Retry-After`` (from the Web API or from the accounts
+service's token endpoint), it records "blocked until T" in a small
 private file next to the token cache, ``<cache folder>/backoff-<client id>.json``::
 
     {"blocked_until": 1796139000.5}
@@ -42,15 +43,18 @@ __all__ = ["MAX_BLOCK", "SharedBackoff"]
 #: clock far ahead, never silences the app for longer than a day.
 MAX_BLOCK = 24 * 3600.0
 
+# the back-off's wall clock, looked up at each call: where the tests' fake sleeps move time on
+_wall_clock: Callable[[], float] = time.time
+
 
 class SharedBackoff:
     """"Blocked until T" for one app, shared by every spotkit process through the file at `path`.
 
-    `clock` gives wall-clock Unix seconds (tests pass a fake one).
+    `clock` gives wall-clock Unix seconds (default: :func:`time.time`; tests pass a fake one).
     """
 
     def __init__(self, path: str | os.PathLike[str], *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] | None = None) -> None:
         self.path = Path(path)
         self._clock = clock
         self._lock = threading.Lock()
@@ -76,13 +80,13 @@ class SharedBackoff:
 
     def remaining(self) -> float:
         """Seconds left of the block (0.0 when not blocked; at most :data:`MAX_BLOCK`)."""
-        return min(MAX_BLOCK, max(0.0, self.blocked_until() - self._clock()))
+        return min(MAX_BLOCK, max(0.0, self.blocked_until() - self._time()))
 
     def block(self, seconds: float) -> None:
         """Record that Spotify asked the app to wait `seconds` (never moves a block earlier)."""
         if not math.isfinite(seconds) or seconds <= 0:
             return
-        until = self._clock() + min(seconds, MAX_BLOCK)
+        until = self._time() + min(seconds, MAX_BLOCK)
         with self._lock:
             if until <= max(self._local_until, self._read()):
                 return
@@ -108,6 +112,9 @@ class SharedBackoff:
         raise RateLimited(429, "Spotify asked this app to slow down (recorded by a spotkit "
                           f"process in {self.path.name}), so {what} was not sent",
                           retry_after=left)
+
+    def _time(self) -> float:
+        return self._clock() if self._clock is not None else _wall_clock()
 
     # --- the file ---------------------------------------------------------------------------
 

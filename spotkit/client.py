@@ -113,13 +113,14 @@ class Spotify(ProfileEndpoints, PlayerEndpoints, LibraryEndpoints, WriteEndpoint
         owns = session is None
         if session is None:
             session = make_session()
+        if shared_backoff is True:
+            shared_backoff = SharedBackoff.for_app(self.settings)
         if auth is None:
             from .auth.tokens import TokenManager
 
-            auth = TokenManager(self.settings, session=session, policy=policy)
+            auth = TokenManager(self.settings, session=session, policy=policy,
+                                backoff=shared_backoff or None)
         self.auth = auth
-        if shared_backoff is True:
-            shared_backoff = SharedBackoff.for_app(self.settings)
         self._http = ApiTransport(self.settings.api_url, auth, timeout=timeout, policy=policy,
                                   session=session, owns_session=owns,
                                   backoff=shared_backoff or None)

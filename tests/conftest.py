@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 import responses
 from fakes import FakeTokens
 
+import spotkit.backoff as backoff_mod
 import spotkit.http as http_mod
 
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The client's back-off sleeps, recorded instead of slept."""
+    """The client's back-off sleeps, recorded instead of slept; the shared back-off's clock
+    moves on by them, as if they had been slept."""
     slept: list[float] = []
     monkeypatch.setattr(http_mod, "_sleep", slept.append)
+    monkeypatch.setattr(backoff_mod, "_wall_clock", lambda: time.time() + sum(slept))
     return slept
 
 

@@ -10,14 +10,18 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import responses
 from fakes import FakeTokens
 
 from spotkit import Spotify
+from spotkit.auth.cache import TokenCache
+from spotkit.auth.token import Token
+from spotkit.auth.tokens import TokenManager
 from spotkit.backoff import MAX_BLOCK, SharedBackoff
-from spotkit.config import load_settings
+from spotkit.config import Settings, load_settings
 from spotkit.errors import RateLimited
 
 API = "http://127.0.0.1:9/v1"
@@ -156,3 +160,53 @@ def test_another_process_raises_or_waits_instead_of_calling(tmp_path: Path, toke
     assert name == "NetworkError"  # nothing listens on port 9: the call was sent, after the wait
     assert float(took) >= 1.2
     assert calls == "1"
+
+
+# --- both services: a 429 from the token endpoint blocks the Web API, and the other way round ---
+
+ACCOUNTS = "http://127.0.0.1:9/accounts"
+
+
+def expired_login_in(tmp_path: Path) -> Settings:
+    settings = load_settings(env={"SPOTIFY_CLIENT_ID": "c" * 32, "SPOTKIT_API_URL": API,
+                                  "SPOTKIT_ACCOUNTS_URL": ACCOUNTS,
+                                  "SPOTKIT_CACHE_PATH": str(tmp_path / "tokens.json")},
+                             dotenv=False)
+    token = Token(access_token="old", refresh_token="rt", expires_at=time.time() - 60,
+                  authorized_at=time.time() - 86400)
+    TokenCache(settings.cache_path).save("c" * 32, "u", token)
+    return settings
+
+
+@responses.activate
+def test_a_429_from_the_token_endpoint_blocks_the_web_api_of_every_client(
+        tmp_path: Path, tokens: FakeTokens, sleeps: list[float]) -> None:
+    settings = expired_login_in(tmp_path)
+    responses.post(settings.token_url, status=429, headers={"Retry-After": "300"}, json={})
+    responses.get(ME, json={"id": "u"})
+    with Spotify(settings) as sp, pytest.raises(RateLimited) as info:
+        sp.me()  # the expired token is refreshed first: 429
+    assert info.value.path == urlsplit(settings.token_url).path
+    backoff = SharedBackoff.for_app(settings)
+    assert backoff is not None
+    assert 290 < backoff.remaining() <= 300  # recorded in the app's file, for every process
+    # another client of the app, with a valid token of its own: its Web API call is not sent
+    with Spotify(settings, auth=tokens) as other, pytest.raises(RateLimited, match="not sent"):
+        other.me()
+    assert [c.request.method for c in responses.calls] == ["POST"]
+    assert sleeps == []
+
+
+@responses.activate
+def test_a_429_from_the_web_api_blocks_a_token_refresh(tmp_path: Path, tokens: FakeTokens,
+                                                       sleeps: list[float]) -> None:
+    settings = expired_login_in(tmp_path)
+    responses.get(ME, status=429, headers={"Retry-After": "300"}, json={})
+    responses.post(settings.token_url, json={"access_token": "new", "expires_in": 3600})
+    with Spotify(settings, auth=tokens) as sp, pytest.raises(RateLimited):
+        sp.me()
+    with pytest.raises(RateLimited, match="POST /accounts/api/token was not sent"):
+        TokenManager(settings).token()
+    assert [c.request.method for c in responses.calls] == ["GET"]
+    # a manager told to keep to itself sends the refresh
+    assert TokenManager(settings, backoff=False).token().access_token == "new"

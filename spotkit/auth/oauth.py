@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -21,6 +21,9 @@ from ..config import Settings
 from ..errors import LoginRequired, MalformedResponse, TokenRequestError
 from ..http import RetryPolicy, Sender, error_from_response, make_session
 from ..logs import logger, redact
+
+if TYPE_CHECKING:
+    from ..backoff import SharedBackoff
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -152,10 +155,15 @@ def request_token(settings: Settings, data: Mapping[str, str], *,
 
 def accounts_sender(settings: Settings, *, session: requests.Session | None = None,
                     timeout: tuple[float, float] | float = DEFAULT_TIMEOUT,
-                    policy: RetryPolicy | None = None) -> Sender:
-    """The :class:`~spotkit.http.Sender` for the accounts service: its own host's proxies."""
+                    policy: RetryPolicy | None = None,
+                    backoff: SharedBackoff | None = None) -> Sender:
+    """The :class:`~spotkit.http.Sender` for the accounts service: its own host's proxies.
+
+    `backoff`, when given, is the app's shared back-off: a 429 from the token endpoint blocks the
+    app as one from the Web API does, and a block already recorded is obeyed before sending.
+    """
     return Sender(settings.accounts_url, session if session is not None else make_session(),
-                  policy=policy, timeout=timeout)
+                  policy=policy, timeout=timeout, backoff=backoff)
 
 
 def _parse_token_answer(response: requests.Response, grant: str, path: str) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from .cache import CachedLogin, TokenCache
 from .token import Token
 
 if TYPE_CHECKING:
+    from ..backoff import SharedBackoff
     from ..http import RetryPolicy, Sender
 
 __all__ = ["SAVE_RETRY_SECONDS", "TokenManager"]
@@ -78,17 +79,25 @@ class TokenManager:
     `margin` is how many seconds before expiry a token is refreshed proactively. `user_id` picks
     a user when several logged in with this app (default: the one who logged in last). `session`
     and `policy` are used for the accounts service (spotkit's one HTTP policy; the accounts host
-    gets its own proxy settings).
+    gets its own proxy settings). `backoff` is the app's
+    :class:`~spotkit.backoff.SharedBackoff`, consulted before and told of a 429 from the token
+    endpoint like the Web API's: by default the one beside the token cache; False or None: none.
     """
 
     def __init__(self, settings: Settings | None = None, cache: TokenCache | None = None,
                  session: requests.Session | None = None, *, user_id: str | None = None,
-                 margin: float = 60.0, policy: RetryPolicy | None = None) -> None:
+                 margin: float = 60.0, policy: RetryPolicy | None = None,
+                 backoff: SharedBackoff | bool | None = True) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.client_id = self.settings.require_client_id()
         self.cache = cache if cache is not None else TokenCache(self.settings.cache_path)
         self.session = session
         self.policy = policy
+        if backoff is True:
+            from ..backoff import SharedBackoff
+
+            backoff = SharedBackoff.for_app(self.settings)
+        self.backoff: SharedBackoff | None = backoff or None
         self.margin = margin
         self._user_id = user_id
         self._display_name: str | None = None
@@ -167,7 +176,7 @@ class TokenManager:
             from .oauth import accounts_sender
 
             self._sender = accounts_sender(self.settings, session=self.session,
-                                           policy=self.policy)
+                                           policy=self.policy, backoff=self.backoff)
         return self._sender
 
     @property
