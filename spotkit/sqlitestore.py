@@ -104,6 +104,9 @@ class SQLiteStore:
         self.spec = spec
         self.timeout = timeout
         self.written = False   # set once this object may have changed the file
+        #: The schema version this open upgraded the file from (None: no upgrade), e.g. for a
+        #: store that wants to VACUUM after a migration that dropped a big table.
+        self.upgraded_from: int | None = None
         self._lock = threading.RLock()
         exists = self._check_file()
         if exists:
@@ -268,6 +271,7 @@ class SQLiteStore:
     def _migrate(self) -> None:
         with self.transaction("upgrade") as conn:
             version = self._check_identity(conn)
+            self.upgraded_from = version
             for target in range(version + 1, self.spec.version + 1):
                 logger.info("%s: upgrading %s to schema version %d", self.spec.name, self.path,
                             target)

@@ -55,6 +55,7 @@ def test_upgrade_keeps_every_play_and_every_field(v1: Path) -> None:
         assert history.store.cursor() == 1772366640000
         assert history.store.integrity_check() == ["ok"]
     assert pragma(v1, "user_version") == SCHEMA_VERSION == 2
+    assert pragma(v1, "freelist_count") == 0   # the old table's pages given back
     after = rows(v1, "play_rows")
     assert after == before   # values and their types, NULLs, #2 keys, recorded_at
     assert [tuple(map(type, r)) for r in after] == [tuple(map(type, r)) for r in before]

@@ -33,6 +33,7 @@ from typing import Any
 
 from .._values import now_ms
 from ..errors import HistoryError
+from ..logs import logger
 from ..sqlitestore import SQLiteStore, StoreSpec
 
 __all__ = [
@@ -201,6 +202,13 @@ class HistoryStore(SQLiteStore):
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
         super().__init__(path, _SPEC, timeout=timeout)
         self._ids = _Ids()
+        if self.upgraded_from == 1:
+            # version 1's wide table was dropped: give its pages back (a third of the file is left)
+            try:
+                with self.reading("compact") as conn:
+                    conn.execute("VACUUM")
+            except HistoryError as exc:   # the upgrade is committed; the space is reused anyway
+                logger.warning("history: upgraded, but could not compact the file: %s", exc)
 
     # --- writing -------------------------------------------------------------------------
 
