@@ -7,7 +7,11 @@ sandbox's consent page and follows the redirect to spotkit's loopback listener.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -376,3 +380,40 @@ def test_nothing_secret_in_debug_logs_or_output(sb: Sandbox, tmp_path: Path,
         for secret in secrets_:
             assert secret
             assert secret not in text
+
+
+CTRL_C_DELAYS = (0.0, 0.13, 0.31, 0.77)  # after the address is printed: at varied points of wait()
+
+
+def test_spotkit_login_ends_within_seconds_on_ctrl_c(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "SPOTKIT_"))}
+    env.update(SPOTIFY_CLIENT_ID="c" * 32, SPOTKIT_CACHE_PATH=str(tmp_path / "tokens.json"),
+               HOME=str(tmp_path), PYTHONUNBUFFERED="1")
+    for delay in CTRL_C_DELAYS:
+        env["SPOTIFY_REDIRECT_URI"] = f"http://127.0.0.1:{free_port()}/callback"
+        proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "spotkit", "login",
+                                 "--no-browser", "--timeout", "60"], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            seen = ""
+            while "/authorize?" not in seen:
+                line = proc.stdout.readline()
+                assert line, f"spotkit login ended before printing the address: {seen!r}"
+                seen += line
+            time.sleep(delay)
+            proc.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+            try:
+                _, err = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGABRT)  # faulthandler shows where it hangs
+                _, err = proc.communicate(timeout=10)
+                pytest.fail(f"spotkit login ignored Ctrl-C for 5 s:\n{err[-6000:]}")
+        finally:
+            proc.kill()
+            proc.wait()
+        assert proc.returncode == 130, err
+        assert err.strip().splitlines() == ["spotkit: interrupted"]
+        assert time.monotonic() - sent < 5
+        assert not (tmp_path / "tokens.json").exists()

@@ -45,6 +45,8 @@ __all__ = ["DoneCallback", "LoginFlow", "fetch_profile", "login"]
 
 DoneCallback = Callable[[Token | None, BaseException | None], object]
 
+_POLL = 0.05  # seconds between two looks of LoginFlow.wait at whether the flow ended
+
 
 class _GrantedToken:
     """The token source of a login's first call: the token just granted, nothing to refresh."""
@@ -182,19 +184,30 @@ class LoginFlow:
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            while not self._done.is_set():
-                left = 0.25 if deadline is None else min(0.25, deadline - time.monotonic())
-                if left <= 0:
-                    self._expire(timeout or 0.0)
-                    # a callback being handled, or another thread closing up, ends it soon:
-                    # the exchange's requests are bounded by their own timeouts
-                    self._done.wait(60)
-                    break
-                self._done.wait(left)
+            if not self._sleep_until_done(deadline):
+                self._expire(timeout or 0.0)
+                # a callback being handled, or another thread closing up, ends it soon:
+                # the exchange's requests are bounded by their own timeouts
+                self._sleep_until_done(time.monotonic() + 60)
         except KeyboardInterrupt:
             self.cancel()
             raise
         return self.result()
+
+    def _sleep_until_done(self, deadline: float | None) -> bool:
+        """Sleep until the flow ends (True) or the monotonic `deadline` passes (False).
+
+        Polls instead of blocking in ``self._done.wait()``: Ctrl-C raises in the sleeping thread,
+        and a KeyboardInterrupt that lands inside Event.wait, as its lock is taken, can leave
+        that lock held (CPython's with-statement gap); cancel()'s Event.set() would then block
+        for ever and the process never end.
+        """
+        while not self._done.is_set():
+            left = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            time.sleep(left)
+        return True
 
     def cancel(self) -> None:
         """End the flow with LoginCancelled (no-op once it ended) and close the listener."""
