@@ -287,6 +287,10 @@ class SQLiteStore:
             yield
         except sqlite3.Error as exc:
             raise self.error(exc, action) from None
+        except UnicodeEncodeError as exc:   # sqlite3 stores text as UTF-8: a lone surrogate fails
+            raise self.spec.error(f"Could not {action} the {self.spec.name} {self.path}: a text "
+                                  f"value is not valid Unicode ({exc.reason}); nothing of it was "
+                                  "written.") from None
 
     def _damaged(self, detail: str) -> SpotkitError:
         where = f"The {self.spec.name} {self.path} is damaged ({detail})."

@@ -132,6 +132,19 @@ def test_an_unreadable_file_names_it(db: Path, tmp_path: Path, monkeypatch: pyte
     assert snapshot(db) == before
 
 
+def test_lone_surrogates_are_unreadable_text(db: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """JSON can spell "\\ud800", which is no text SQLite can store: NULL, like a mistyped field."""
+    odd = record("2020-05-01T10:00:00Z", spotify_track_uri="spotify:track:\ud800",
+                 master_metadata_track_name="x\udfff", platform="\ud83d")
+    path = write(tmp_path, json.dumps([odd]).encode())
+    assert main(["history", "import", "--db", str(db), str(path)]) == 0
+    assert "1 new plays" in capsys.readouterr().out
+    with HistoryLogger(db) as history:
+        frame = history.to_frame(since="2020-05-01", until="2020-05-02", extended=True)
+    assert frame[["item_uri", "name", "platform"]].isna().all().all()
+
+
 def test_odd_values_are_null_and_the_rest_is_kept(db: Path, tmp_path: Path) -> None:
     """Numbers beyond 64 bits, NaN, a numeric time: NULL or skipped, never an overflow."""
     path = write(tmp_path, ("[" + ", ".join([
@@ -170,9 +183,9 @@ _VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
                                                                  max_size=3),
     max_leaves=4)
-_POOL = st.sampled_from([None, "", "a", "b", 5, True, 1.5, ["x"]])
+_POOL = st.sampled_from([None, "", "a", "b", 5, True, 1.5, ["x"], "\ud800"])
 _URIS = st.sampled_from([None, "", "spotify:track:a", "spotify:track:b", "spotify:episode:e",
-                         "spotify:chapter:c", "spotify:local:x", 3])
+                         "spotify:chapter:c", "spotify:local:x", 3, "spotify:track:\udfff"])
 _EXTENDED = st.fixed_dictionaries({"ts": _TIMES}, optional={
     **{f: _URIS if f.endswith("_uri") else _POOL for f in _FIELDS[1:20]}, "ms_played": _VALUES})
 _RECORDS = st.lists(st.one_of(_EXTENDED, _EXTENDED, st.dictionaries(st.sampled_from(_FIELDS), _VALUES),

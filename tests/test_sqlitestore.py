@@ -219,3 +219,17 @@ def test_a_closed_store_says_so(db: Path) -> None:
     store.close()
     with pytest.raises(NotesError, match="was closed"), store.reading() as conn:
         conn.execute("SELECT 1")
+
+
+def test_text_sqlite_cannot_encode_is_a_typed_error_and_rolls_back(db: Path) -> None:
+    make_v1(db)
+    with SQLiteStore(db, V1) as store:
+        def lone_surrogate() -> None:
+            with store.transaction() as conn:
+                conn.execute("INSERT INTO notes (text) VALUES ('fine')")
+                conn.execute("INSERT INTO notes (text) VALUES (?)", ("\ud800",))
+
+        with pytest.raises(NotesError, match="a text value is not valid Unicode"):
+            lone_surrogate()
+        with store.reading() as conn:
+            assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 2

@@ -215,7 +215,13 @@ def load_export_file(file: ExportFile) -> list[Any]:
 
 # export files spell numbers and flags loosely ("123", 0/1, "true"); an empty string is missing
 def _str(value: object) -> str | None:
-    return as_str(value, empty=False)
+    text = as_str(value, empty=False)
+    if text is not None and not text.isascii():
+        try:   # JSON may spell a lone surrogate ("\ud800"): not text SQLite can store
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+    return text
 
 
 def _int(value: object) -> int | None:
