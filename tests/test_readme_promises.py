@@ -46,6 +46,17 @@ def test_the_recorders_default_interval_is_the_readmes() -> None:
     assert args.interval == minutes * 60  # `spotkit history record` polls as often
 
 
+def test_the_metadata_caches_max_age_is_the_readmes() -> None:
+    from datetime import timedelta
+
+    from spotkit.metadata import DEFAULT_MAX_AGE, enrich
+
+    days = int(promised(r"\(fetched again after (\d+) days\)").group(1))
+    assert timedelta(days=days) == DEFAULT_MAX_AGE
+    assert enrich.__kwdefaults__ is not None
+    assert enrich.__kwdefaults__["max_age"] == DEFAULT_MAX_AGE
+
+
 def test_the_default_max_retry_wait_is_the_readmes(mocked: responses.RequestsMock,
                                                    sleeps: list[float]) -> None:
     seconds = float(promised(r"\(`max_retry_wait`, (\d+(?:\.\d+)?) s by default\)").group(1))
