@@ -11,6 +11,7 @@ import html
 import json
 import re
 import socket
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,9 +24,10 @@ from spotkit.config import Settings, load_settings
 from spotkit.errors import MissingScope
 from spotkit.http import TokenSource
 from spotkit.sandbox import Sandbox
+from spotkit.widgets.poller import PlayerClient
 
-__all__ = ["EXAMPLES", "Browser", "FakeTokens", "api_error", "example", "free_port",
-           "port_is_free", "seed_login"]
+__all__ = ["EXAMPLES", "Browser", "FakeAuth", "FakePlayer", "FakeTokens", "api_error", "example",
+           "free_port", "port_is_free", "seed_login"]
 
 EXAMPLES = Path(__file__).parent / "data" / "examples"
 
@@ -88,6 +90,83 @@ class FakeTokens(TokenSource):
         missing = tuple(s for s in scopes if s not in self.scopes)
         if missing:
             raise MissingScope(f"not granted: {' '.join(missing)}", missing=missing)
+
+
+class ScopedToken:
+    """What the widgets ask of a token: has it these scopes?"""
+
+    def __init__(self, scopes: tuple[str, ...]) -> None:
+        self.scopes = scopes
+
+    def has_scopes(self, *scopes: str) -> bool:
+        return all(s in self.scopes for s in scopes)
+
+
+class FakeAuth:
+    """A client's `auth` as the widgets see it: a token granted `scopes`."""
+
+    def __init__(self, scopes: tuple[str, ...] = ("user-modify-playback-state",)) -> None:
+        self.scopes = scopes
+
+    def token(self) -> ScopedToken:
+        return ScopedToken(self.scopes)
+
+
+PlayerAnswer = dict[str, Any] | None | Exception
+
+
+class FakePlayer(PlayerClient):
+    """A PlayerClient answering from a script (the last answer repeats; an exception is raised);
+    counts calls like spotkit.Spotify does and records the commands.
+
+    `delay` seconds are slept before each answer and command (a slow Spotify); `command_error`
+    is raised by every command; `auth` (None: no token to ask) says whether control is granted.
+    """
+
+    def __init__(self, *answers: PlayerAnswer, auth: FakeAuth | None = None) -> None:
+        self.answers = list(answers)
+        self.calls = 0
+        self.commands: list[str] = []
+        self.command_error: Exception | None = None
+        self.auth = auth
+        self.now_playing_used = 0
+        self.delay = 0.0
+
+    def _answer(self) -> dict[str, Any] | None:
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def playback(self) -> dict[str, Any] | None:
+        return self._answer()
+
+    def now_playing(self) -> dict[str, Any] | None:
+        self.now_playing_used += 1
+        return self._answer()
+
+    def _command(self, name: str) -> None:
+        self.calls += 1
+        if self.delay:
+            time.sleep(self.delay)
+        self.commands.append(name)
+        if self.command_error is not None:
+            raise self.command_error
+
+    def play(self) -> None:
+        self._command("play")
+
+    def pause(self) -> None:
+        self._command("pause")
+
+    def next(self) -> None:
+        self._command("next")
+
+    def previous(self) -> None:
+        self._command("previous")
 
 
 class Browser:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakePlayer
 
 from spotkit.errors import PremiumRequired
 from spotkit.widgets import pool
@@ -14,41 +15,6 @@ from spotkit.widgets.now_playing import NowPlayingWidget, format_ms
 from spotkit.widgets.scheduler import PollPolicy
 
 pytest.importorskip("ipywidgets")
-
-
-class Client:
-    def __init__(self, *records: Any) -> None:
-        self.records = list(records)
-        self.calls = 0
-        self.commands: list[str] = []
-        self.command_error: Exception | None = None
-        self.block = 0.0
-
-    def playback(self) -> Any:
-        self.calls += 1
-        return self.records.pop(0) if len(self.records) > 1 else self.records[0]
-
-    def now_playing(self) -> Any:
-        return self.playback()
-
-    def _command(self, name: str) -> None:
-        self.calls += 1
-        time.sleep(self.block)
-        self.commands.append(name)
-        if self.command_error is not None:
-            raise self.command_error
-
-    def play(self) -> None:
-        self._command("play")
-
-    def pause(self) -> None:
-        self._command("pause")
-
-    def next(self) -> None:
-        self._command("next")
-
-    def previous(self) -> None:
-        self._command("previous")
 
 
 def track(**changes: Any) -> dict[str, Any]:
@@ -61,9 +27,9 @@ def track(**changes: Any) -> dict[str, Any]:
     return record
 
 
-def make(*records: Any, **kwargs: Any) -> tuple[NowPlayingWidget, Client]:
+def make(*records: Any, **kwargs: Any) -> tuple[NowPlayingWidget, FakePlayer]:
     """A widget on a fake client; counted as watched unless `assume_watched=False` (no browser)."""
-    client = Client(*records)
+    client = FakePlayer(*records)
     kwargs.setdefault("controls", True)
     kwargs.setdefault("assume_watched", True)
     widget = NowPlayingWidget(client, autostart=False, fetch_image={"http://img/a.png": b"\x89PNG-a"}.get,
@@ -144,12 +110,12 @@ def test_controls_are_hidden_without_the_scope() -> None:
 def test_clicks_only_queue_and_the_worker_runs_them() -> None:
     widget, client = make(track(), track(item_uri="spotify:track:b", name="Lanterns"))
     widget.poller.step()
-    client.block = 1.0  # a slow Spotify
+    client.delay = 1.0  # a slow Spotify
     started = time.monotonic()
     widget._next.click()
     assert time.monotonic() - started < 0.05
     assert client.commands == []
-    client.block = 0.0
+    client.delay = 0.0
     widget.poller.step()
     assert client.commands == ["next"]
     assert "Lanterns" in widget._title.value
@@ -287,7 +253,7 @@ def test_background_asks_every_few_minutes_while_nobody_watches() -> None:
 
 def test_widgets_of_one_client_share_one_poller() -> None:
     before = pool.shared()
-    client = Client(track(duration_ms=10_000_000))
+    client = FakePlayer(track(duration_ms=10_000_000))
     one = NowPlayingWidget(client, autostart=False, fetch_image=lambda url: None)
     two = NowPlayingWidget(client, autostart=False, fetch_image=None)
     assert one.poller is not two.poller  # another image fetcher: another poller

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import pytest
+from fakes import FakeAuth, FakePlayer, PlayerAnswer
 
 from spotkit import _runtime
 from spotkit.errors import (
@@ -40,69 +41,11 @@ def track(uri: str = "spotify:track:a", progress: int = 60_000, duration: int = 
             "image_url": image, "artists": "X", "album": "Y", "device_name": "Desk"}
 
 
-class Token:
-    def __init__(self, scopes: tuple[str, ...]) -> None:
-        self.scopes = scopes
+class FakeClient(FakePlayer):
+    """Logged in with the control scope unless `auth` says otherwise."""
 
-    def has_scopes(self, *scopes: str) -> bool:
-        return all(s in self.scopes for s in scopes)
-
-
-class Auth:
-    def __init__(self, scopes: tuple[str, ...] = ("user-modify-playback-state",)) -> None:
-        self.scopes = scopes
-
-    def token(self) -> Token:
-        return Token(self.scopes)
-
-
-class FakeClient:
-    """Answers from a script; counts calls like spotkit.Spotify does."""
-
-    def __init__(self, *answers: Any, auth: Auth | None = None) -> None:
-        self.answers = list(answers)
-        self.calls = 0
-        self.commands: list[str] = []
-        self.command_error: Exception | None = None
-        self.auth = auth if auth is not None else Auth()
-        self.now_playing_used = 0
-        self.delay = 0.0
-
-    def _answer(self) -> Any:
-        self.calls += 1
-        if self.delay:
-            time.sleep(self.delay)
-        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def playback(self) -> Any:
-        return self._answer()
-
-    def now_playing(self) -> Any:
-        self.now_playing_used += 1
-        return self._answer()
-
-    def _command(self, name: str) -> None:
-        self.calls += 1
-        self.commands.append(name)
-        if self.delay:
-            time.sleep(self.delay)
-        if self.command_error is not None:
-            raise self.command_error
-
-    def play(self) -> None:
-        self._command("play")
-
-    def pause(self) -> None:
-        self._command("pause")
-
-    def next(self) -> None:
-        self._command("next")
-
-    def previous(self) -> None:
-        self._command("previous")
+    def __init__(self, *answers: PlayerAnswer, auth: FakeAuth | None = None) -> None:
+        super().__init__(*answers, auth=auth if auth is not None else FakeAuth())
 
 
 def make(client: Any, clock: Clock | None = None, images: dict[str, bytes] | None = None,
@@ -299,7 +242,7 @@ def test_without_the_playback_scope_it_falls_back_to_currently_playing() -> None
 
 
 def test_controls_follow_the_token_scope() -> None:
-    poller, views = make(FakeClient(track(), auth=Auth(scopes=("user-read-playback-state",))))
+    poller, views = make(FakeClient(track(), auth=FakeAuth(scopes=("user-read-playback-state",))))
     poller.step()
     assert views[-1].can_control is False
 
