@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import responses
@@ -12,6 +13,23 @@ from fakes import FakeTokens
 
 import spotkit.backoff as backoff_mod
 import spotkit.http as http_mod
+
+
+@pytest.fixture(autouse=True)
+def spotkit_home(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every test's spotkit folders in a temporary folder of its own, never the user's.
+
+    The token cache (``SPOTKIT_CACHE_PATH``), the databases (``SPOTKIT_DATA_DIR``) and the
+    config and data folders they default to (``XDG_CONFIG_HOME``, ``XDG_DATA_HOME``) all point
+    there; subprocesses inherit it. A test that sets its own (monkeypatch.setenv, an explicit
+    path, ``env=`` of load_settings) is unaffected.
+    """
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("SPOTKIT_CACHE_PATH", str(home / "config" / "spotkit" / "tokens.json"))
+    monkeypatch.setenv("SPOTKIT_DATA_DIR", str(home / "data" / "spotkit"))
+    return home
 
 
 @pytest.fixture

@@ -173,3 +173,16 @@ def test_config_keeps_heavy_modules_off_the_client_import_path() -> None:
     code = "import sys, spotkit.client; print(sorted({'dataclasses', 'pandas'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_no_test_reaches_the_users_spotkit_folders(spotkit_home: Path) -> None:
+    from spotkit.config import default_data_dir
+    from spotkit.history.logger import default_history_path
+    from spotkit.library.store import default_cache_path as default_library_path
+    from spotkit.metadata.cache import default_metadata_path
+
+    # this module's tests set no SPOTKIT_ variable: where spotkit goes by default
+    paths = [load_settings(dotenv=False).cache_path, default_data_dir(), default_history_path(),
+             default_library_path(), default_metadata_path()]
+    for path in paths:
+        assert path.is_relative_to(spotkit_home), path

@@ -79,6 +79,9 @@ def lab(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]
         "HOME": str(home),
         "SPOTIFY_REDIRECT_URI": redirect_uri,
         "SPOTKIT_CACHE_PATH": str(cache_path),
+        "SPOTKIT_DATA_DIR": str(base / "data"),  # never the user's spotkit folders
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
         "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
         "JUPYTER_DATA_DIR": str(home / ".local" / "share" / "jupyter"),
         "JUPYTER_RUNTIME_DIR": str(home / ".local" / "share" / "jupyter" / "runtime"),
