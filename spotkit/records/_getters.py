@@ -34,6 +34,11 @@ def _artists(value: object) -> str | None:
     return ", ".join(names) if names else None
 
 
+def _spotify_url(obj: Mapping[str, Any] | None) -> str | None:
+    """The object's ``external_urls.spotify``: its page on open.spotify.com."""
+    return _str(_get(_obj(_get(obj, "external_urls")), "spotify"))
+
+
 def _image_url(*candidates: object) -> str | None:
     """The widest image of the first candidate list that has one (Spotify lists widest first)."""
     for images in candidates:
@@ -77,7 +82,7 @@ def _item_fields(item: Mapping[str, Any] | None, item_type: str) -> Record:
         "album": album,
         "duration_ms": _int(item.get("duration_ms")),
         "image_url": image,
-        "external_url": _str(_get(_obj(item.get("external_urls")), "spotify")),
+        "external_url": _spotify_url(item),
     }
 
 

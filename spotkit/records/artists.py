@@ -7,7 +7,7 @@ Spotify may no longer send them to development-mode apps: None then), ``image_ur
 
 from __future__ import annotations
 
-from ._getters import Record, _get, _image_url, _obj, _str
+from ._getters import Record, _get, _image_url, _obj, _spotify_url, _str
 
 __all__ = ["ARTIST_COLUMNS", "TOP_ARTIST_COLUMNS", "artist_record", "top_artist_record"]
 
@@ -33,7 +33,7 @@ def artist_record(artist: object) -> Record:
         "name": _str(_get(obj, "name")),
         "genres": _genres(_get(obj, "genres")),
         "image_url": _image_url(_get(obj, "images")),
-        "external_url": _str(_get(_obj(_get(obj, "external_urls")), "spotify")),
+        "external_url": _spotify_url(obj),
     }
 
 

@@ -31,6 +31,7 @@ from ._getters import (
     _int,
     _obj,
     _require_object,
+    _spotify_url,
     _str,
     parse_timestamp,
 )
@@ -83,10 +84,6 @@ def _ids(value: object) -> str | None:
     return ", ".join(ids) if ids else None
 
 
-def _link(obj: Mapping[str, Any] | None) -> str | None:
-    return _str(_get(_obj(_get(obj, "external_urls")), "spotify"))
-
-
 def track_fields(item: Mapping[str, Any] | None, *, local: bool = False) -> Record:
     """The :data:`TRACK_COLUMNS` of a track or an episode (as it appears in a playlist).
 
@@ -122,7 +119,7 @@ def track_fields(item: Mapping[str, Any] | None, *, local: bool = False) -> Reco
         }
     fields.update(item_id=_str(item.get("id")), item_uri=_str(item.get("uri")),
                   name=_str(item.get("name")), duration_ms=_int(item.get("duration_ms")),
-                  explicit=_bool(item.get("explicit")), external_url=_link(item))
+                  explicit=_bool(item.get("explicit")), external_url=_spotify_url(item))
     if local or _bool(item.get("is_local")):
         fields.update(item_id=None, album_id=None, artist_ids=None)
     return {key: fields[key] for key in TRACK_COLUMNS}
@@ -142,7 +139,7 @@ def album_record(album: Mapping[str, Any] | None) -> Record:
         "label": _str(_get(album, "label")),
         "upc": _str(_get(_obj(_get(album, "external_ids")), "upc")),
         "image_url": _image_url(_get(album, "images")),
-        "external_url": _link(album),
+        "external_url": _spotify_url(album),
     }
 
 
@@ -157,7 +154,7 @@ def show_record(show: Mapping[str, Any] | None) -> Record:
         "total_episodes": _int(_get(show, "total_episodes")),
         "explicit": _bool(_get(show, "explicit")),
         "image_url": _image_url(_get(show, "images")),
-        "external_url": _link(show),
+        "external_url": _spotify_url(show),
     }
 
 
@@ -175,7 +172,7 @@ def episode_record(episode: Mapping[str, Any] | None) -> Record:
         "duration_ms": _int(_get(episode, "duration_ms")),
         "explicit": _bool(_get(episode, "explicit")),
         "image_url": _image_url(_get(episode, "images"), _get(show, "images")),
-        "external_url": _link(episode),
+        "external_url": _spotify_url(episode),
     }
 
 

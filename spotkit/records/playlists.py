@@ -21,6 +21,7 @@ from ._getters import (
     _int,
     _obj,
     _require_object,
+    _spotify_url,
     _str,
     parse_timestamp,
 )
@@ -58,7 +59,7 @@ def playlist_record(playlist: object) -> Record:
         "items_total": _int(_get(ref, "total")),
         "description": _str(obj.get("description")) or None,
         "image_url": _image_url(obj.get("images")),
-        "external_url": _str(_get(_obj(obj.get("external_urls")), "spotify")),
+        "external_url": _spotify_url(obj),
     }
 
 
