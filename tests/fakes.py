@@ -10,12 +10,16 @@ from __future__ import annotations
 import html
 import json
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 import requests
 
 from spotkit.auth.cache import TokenCache
@@ -27,7 +31,7 @@ from spotkit.sandbox import Sandbox
 from spotkit.widgets.poller import PlayerClient
 
 __all__ = ["EXAMPLES", "Browser", "FakeAuth", "FakePlayer", "FakeTokens", "api_error", "example",
-           "free_port", "port_is_free", "seed_login"]
+           "free_port", "interrupt_after", "port_is_free", "seed_login"]
 
 EXAMPLES = Path(__file__).parent / "data" / "examples"
 
@@ -90,6 +94,40 @@ class FakeTokens(TokenSource):
         missing = tuple(s for s in scopes if s not in self.scopes)
         if missing:
             raise MissingScope(f"not granted: {' '.join(missing)}", missing=missing)
+
+
+def interrupt_after(argv: list[str], ready: str, env: dict[str, str], cwd: Path, *,
+                    delay: float = 0.5, within: float = 30.0) -> tuple[int, str]:
+    """Start `spotkit argv`, wait for `ready` on stdout, then `delay` s, press Ctrl-C (SIGINT).
+
+    Returns the exit status and stderr; fails the test, with where it hangs, when the command
+    has not ended `within` seconds after the Ctrl-C.
+    """
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "spotkit", *argv],
+                            env=env, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 30
+        seen = ""
+        while ready not in seen:
+            assert time.monotonic() < deadline, f"never printed {ready!r}: {seen!r}"
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, f"exited early: {seen!r}"
+            seen += line
+        time.sleep(delay)  # into the steady state the line announces
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=within)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)  # faulthandler shows where it hangs
+            _, err = proc.communicate(timeout=10)
+            pytest.fail(f"spotkit {' '.join(argv)} ignored Ctrl-C for {within:g} s:\n"
+                        f"{err[-6000:]}")
+    finally:
+        proc.kill()
+        proc.wait()
+    return proc.returncode, err
 
 
 class ScopedToken:

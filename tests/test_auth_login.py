@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from fakes import Browser, free_port, port_is_free
+from fakes import Browser, free_port, interrupt_after, port_is_free
 
 from spotkit.auth.cache import TokenCache
 from spotkit.auth.login import LoginFlow, login
@@ -391,29 +388,8 @@ def test_spotkit_login_ends_within_seconds_on_ctrl_c(tmp_path: Path) -> None:
                HOME=str(tmp_path), PYTHONUNBUFFERED="1")
     for delay in CTRL_C_DELAYS:
         env["SPOTIFY_REDIRECT_URI"] = f"http://127.0.0.1:{free_port()}/callback"
-        proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "spotkit", "login",
-                                 "--no-browser", "--timeout", "60"], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert proc.stdout is not None
-            seen = ""
-            while "/authorize?" not in seen:
-                line = proc.stdout.readline()
-                assert line, f"spotkit login ended before printing the address: {seen!r}"
-                seen += line
-            time.sleep(delay)
-            proc.send_signal(signal.SIGINT)
-            sent = time.monotonic()
-            try:
-                _, err = proc.communicate(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGABRT)  # faulthandler shows where it hangs
-                _, err = proc.communicate(timeout=10)
-                pytest.fail(f"spotkit login ignored Ctrl-C for 5 s:\n{err[-6000:]}")
-        finally:
-            proc.kill()
-            proc.wait()
-        assert proc.returncode == 130, err
+        code, err = interrupt_after(["login", "--no-browser", "--timeout", "60"], "/authorize?",
+                                    env, tmp_path, delay=delay, within=5)
+        assert code == 130, err
         assert err.strip().splitlines() == ["spotkit: interrupted"]
-        assert time.monotonic() - sent < 5
         assert not (tmp_path / "tokens.json").exists()

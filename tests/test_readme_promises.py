@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import responses
-from fakes import FakeTokens, free_port
+from fakes import FakeTokens, free_port, interrupt_after
 
 from spotkit.client import Spotify
 from spotkit.config import load_settings
@@ -90,38 +86,10 @@ def _env(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def _interrupt_after(argv: list[str], ready: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
-    """Start `spotkit argv`, wait for `ready` on stdout, press Ctrl-C (SIGINT); exit status, stderr."""
-    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "spotkit", *argv],
-                            env=env, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        seen = ""
-        while ready not in seen:
-            assert time.monotonic() < deadline, f"never printed {ready!r}: {seen!r}"
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, f"exited early: {seen!r}"
-            seen += line
-        time.sleep(0.5)  # into the steady state the line announces
-        proc.send_signal(signal.SIGINT)
-        try:
-            _, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGABRT)  # faulthandler shows where it hangs
-            _, err = proc.communicate(timeout=10)
-            pytest.fail(f"spotkit {' '.join(argv)} ignored Ctrl-C for 30 s:\n{err[-6000:]}")
-    finally:
-        proc.kill()
-        proc.wait()
-    return proc.returncode, err
-
-
 @pytest.mark.slow
 def test_ctrl_c_during_a_command_exits_130(tmp_path: Path) -> None:
     with Sandbox() as sb:
-        code, err = _interrupt_after(["login", "--no-browser", "--timeout", "60"], "/authorize?",
+        code, err = interrupt_after(["login", "--no-browser", "--timeout", "60"], "/authorize?",
                                      _env(sb, tmp_path), tmp_path)
     assert code == 130, err
     assert err.strip().splitlines() == ["spotkit: interrupted"]
@@ -139,7 +107,7 @@ def test_ctrl_c_ends_the_commands_that_run_until_stopped_with_0(argv: list[str],
 
     with Sandbox() as sb:
         log_in(sb, tmp_path / "tokens.json")
-        code, err = _interrupt_after([*argv, "--db", str(tmp_path / "h.sqlite3")]
+        code, err = interrupt_after([*argv, "--db", str(tmp_path / "h.sqlite3")]
                                      if argv[0] == "history" else argv, ready,
                                      _env(sb, tmp_path), tmp_path)
     assert code == 0, err
