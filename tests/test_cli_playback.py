@@ -132,6 +132,20 @@ def test_recent_bad_arguments(capsys: pytest.CaptureFixture[str], argv: list[str
     assert info.value.code == 2
 
 
+@pytest.mark.parametrize(("argv", "says"), [
+    (["recent", "--limit", "0"], "must be from 1 to 50 (Spotify keeps only the last 50)"),
+    (["recent", "--limit", "51"], "must be from 1 to 50 (Spotify keeps only the last 50)"),
+    (["recent", "--limit", "x"], "'x' is not a whole number"),
+    (["saved", "tracks", "--limit", "0"], "must be 1 or more"),
+])
+def test_a_bad_count_says_what_it_must_be(capsys: pytest.CaptureFixture[str], argv: list[str],
+                                          says: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert f"argument --limit: {says}" in capsys.readouterr().err
+
+
 # --- failures ----------------------------------------------------------------------------------
 
 

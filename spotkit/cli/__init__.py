@@ -36,6 +36,24 @@ def port_argument(allow_zero: bool = False) -> Callable[[str], int]:
     return parse
 
 
+def whole_number(minimum: int, maximum: int | None = None, *,
+                 why: str = "") -> Callable[[str], int]:
+    """An argparse `type=` for a count: a whole number from `minimum` (up to `maximum`), else a
+    usage error saying the range (and `why`, appended as is)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"{minimum} or more" if maximum is None else f"from {minimum} to {maximum}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}{why}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 

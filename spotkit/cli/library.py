@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from . import whole_number
 from .playback import _dump, make_client
 
 if TYPE_CHECKING:
@@ -27,21 +28,12 @@ __all__ = ["register"]
 _RANGES = {"short": "short_term", "medium": "medium_term", "long": "long_term", "all": "all"}
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the records as a JSON array")
     fmt.add_argument("--csv", action="store_true", help="print the records as CSV")
-    parser.add_argument("--limit", type=_positive, metavar="N", help="print the first N only")
+    parser.add_argument("--limit", type=whole_number(1), metavar="N",
+                        help="print the first N only")
     fresh = parser.add_mutually_exclusive_group()
     fresh.add_argument("--refresh", dest="refresh", action="store_true", default=True,
                        help="ask Spotify for what changed since the cached copy (the default)")

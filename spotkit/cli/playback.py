@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from . import whole_number
+
 if TYPE_CHECKING:
     from ..client import Spotify
 
@@ -29,16 +31,6 @@ def make_client() -> Spotify:
     return Spotify()
 
 
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 50:
-        raise argparse.ArgumentTypeError("must be from 1 to 50 (Spotify keeps only the last 50)")
-    return value
-
-
 def register(subparsers: Any) -> None:
     now = subparsers.add_parser("now", help="show what is playing now",
                                 description="Show the track or episode playing now.")
@@ -48,7 +40,8 @@ def register(subparsers: Any) -> None:
 
     recent = subparsers.add_parser("recent", help="list recently played tracks",
                                    description="List recently played tracks, newest first.")
-    recent.add_argument("--limit", type=_limit, default=_RECENT_DEFAULT, metavar="N",
+    recent.add_argument("--limit", default=_RECENT_DEFAULT, metavar="N",
+                        type=whole_number(1, 50, why=" (Spotify keeps only the last 50)"),
                         help=f"how many, 1-50 (default {_RECENT_DEFAULT})")
     fmt = recent.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the records as a JSON array")
