@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from . import whole_number
-from .playback import _dump, make_client
+from . import playback, whole_number
+from .playback import _dump
 
 if TYPE_CHECKING:
     from ..client import Spotify
@@ -112,7 +112,7 @@ def _day(record: Mapping[str, Any]) -> str:
 
 
 def _read(reader: Callable[[Spotify], Records]) -> Records:
-    with make_client() as client:
+    with playback.make_client() as client:  # looked up here, not bound at import: replaceable
         return reader(client)
 
 
