@@ -51,6 +51,8 @@ def test_refresh_answer_with_a_rotated_refresh_token_stores_it() -> None:
     {"access_token": "x", "refresh_token": 3},
     {"access_token": "x", "expires_in": "soon"},
     {"access_token": "x", "expires_in": True},
+    {"access_token": "x", "expires_in": float("inf")},  # JSON's Infinity, or 1e400
+    {"access_token": "x", "expires_in": float("nan")},
     {"access_token": "x", "scope": 7},
 ])
 def test_from_response_rejects_malformed_answers(data: dict[str, object]) -> None:

@@ -21,7 +21,7 @@ from spotkit.auth.cache import TokenCache
 from spotkit.auth.token import Token
 from spotkit.auth.tokens import TokenManager
 from spotkit.config import DEFAULT_SCOPES, Settings, load_settings
-from spotkit.errors import LoginRequired, MissingScope
+from spotkit.errors import LoginRequired, MalformedResponse, MissingScope
 from spotkit.sandbox import Sandbox
 
 ACCOUNTS = "https://accounts.example"
@@ -458,3 +458,19 @@ def test_a_login_near_its_end_warns_once(tmp_path: Path,
     assert "spotkit login" in warnings[0]
     assert token.valid_until is not None
     assert f"{token.valid_until:%Y-%m-%d}" in warnings[0]
+
+
+@responses.activate
+@pytest.mark.parametrize("expires_in", ["Infinity", "NaN", "1e400"])
+def test_a_token_answer_that_never_expires_costs_no_login(tmp_path: Path, expires_in: str) -> None:
+    s = settings(tmp_path)
+    seed(s, expires_in=-10)
+    responses.post(TOKEN_URL, body='{"access_token": "access-1", "refresh_token": "refresh-1", '
+                                   f'"expires_in": {expires_in}}}',
+                   content_type="application/json")
+    with pytest.raises(MalformedResponse, match="expires_in is not a number"):
+        TokenManager(s).token()
+    # nothing was cached that the next run would refuse as corrupt: the login is still there
+    entry = TokenCache(s.cache_path).load_entry("cid")
+    assert entry is not None
+    assert entry.token.refresh_token == "refresh-alice-0"

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 __all__ = ["LOGIN_LIFETIME_MONTHS", "LOGIN_WARNING_DAYS", "Token"]
 
@@ -28,6 +28,12 @@ def _add_months(moment: datetime, months: int) -> datetime:
     year, month = moment.year + month0 // 12, month0 % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
+
+
+def _finite_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number that is neither a bool nor NaN nor infinite."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def _scope_tuple(value: object) -> tuple[str, ...]:
@@ -123,7 +129,7 @@ class Token:
         else:
             scope = previous.scope if previous is not None else ()
         expires_in = data.get("expires_in", 3600)
-        if isinstance(expires_in, bool) or not isinstance(expires_in, (int, float)):
+        if not _finite_number(expires_in):  # Infinity would be cached, then refused as corrupt
             raise ValueError("the token answer's expires_in is not a number")
         token_type = data.get("token_type") or "Bearer"
         if not isinstance(token_type, str):
@@ -159,8 +165,7 @@ class Token:
         if refresh is not None and not isinstance(refresh, str):
             raise ValueError("a token entry's refresh_token is not a string")
         expires_at = data.get("expires_at")
-        if (isinstance(expires_at, bool) or not isinstance(expires_at, (int, float))
-                or not math.isfinite(expires_at)):
+        if not _finite_number(expires_at):
             raise ValueError("a token entry's expires_at is not a number")
         token_type = data.get("token_type", "Bearer")
         if not isinstance(token_type, str):
@@ -170,8 +175,7 @@ class Token:
         except ValueError:
             raise ValueError("a token entry's scope is not a string") from None
         authorized_at = data.get("authorized_at")
-        if (isinstance(authorized_at, bool) or not isinstance(authorized_at, (int, float))
-                or not math.isfinite(authorized_at)):
+        if not _finite_number(authorized_at):
             authorized_at = None  # informational only: a bad value means "unknown"
         return cls(access_token=access, refresh_token=refresh or None, scope=scope,
                    expires_at=float(expires_at), token_type=token_type,
