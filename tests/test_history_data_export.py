@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from spotkit.errors import HistoryError
 from spotkit.history import HistoryLogger
 from spotkit.history.data_export import export_row, export_rows, find_export_files
+from spotkit.history.store import HistoryStore
 
 EXPORT = Path(__file__).parent / "data" / "export"
 BASIC = EXPORT / "StreamingHistory_music_0.json"
@@ -180,3 +182,76 @@ def test_repeat_numbering_is_stable() -> None:
     keys = [r["play_key"] for r in export_rows([*recs, "junk"], stats)]
     assert keys == ["spotify:track:x", "spotify:track:x#2", "spotify:track:x#3"]
     assert stats == {"skipped": 1}
+
+
+def _extended(tmp_path: Path, name: str, *plays: tuple[str, str], ms: int = 1000) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps([
+        {"ts": ts, "spotify_track_uri": uri, "master_metadata_track_name": "Song",
+         "ms_played": ms} for ts, uri in plays] + [{"ts": None}]))   # one unusable record
+    return path
+
+
+def test_reimport_of_the_same_bytes_skips_them_with_the_same_counts(
+        history: HistoryLogger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = history.import_export([EXTENDED, ENDSONG, BASIC])
+    long_way = history.import_export([EXTENDED, ENDSONG, BASIC])
+    import spotkit.history.logger as logger_module
+
+    def no_reading(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a file already imported byte for byte was read record by record")
+
+    monkeypatch.setattr(logger_module, "file_plays", no_reading)
+    again = history.import_export([EXTENDED, ENDSONG, BASIC])
+    assert again == long_way
+    assert (again.records, again.added, again.duplicates, again.skipped) == \
+        (first.records, 0, first.added, first.skipped)
+
+
+def test_a_changed_file_is_read_again_and_adds_what_is_new(history: HistoryLogger,
+                                                            tmp_path: Path) -> None:
+    path = _extended(tmp_path, "Streaming_History_Audio_2024_0.json",
+                     ("2024-01-01T10:00:00Z", "spotify:track:a"))
+    assert history.import_export(path).added == 1
+    _extended(tmp_path, path.name, ("2024-01-01T10:00:00Z", "spotify:track:a"),
+              ("2024-01-01T10:05:00Z", "spotify:track:b"))
+    result = history.import_export(path)
+    assert (result.records, result.added, result.duplicates, result.skipped) == (3, 1, 1, 1)
+    assert len(history) == 2
+
+
+def test_a_skipped_file_still_numbers_repeats_in_the_files_after_it(
+        history: HistoryLogger, tmp_path: Path) -> None:
+    early = _extended(tmp_path, "Streaming_History_Audio_2024_0.json",
+                      ("2024-01-01T10:00:00Z", "spotify:track:a"))
+    late = _extended(tmp_path, "Streaming_History_Audio_2024_1.json",
+                     ("2024-01-01T10:00:00Z", "spotify:track:a"), ms=2000)
+    history.import_export(early)
+    result = history.import_export([early, late])   # the early file is skipped, not forgotten
+    assert (result.added, result.duplicates) == (1, 1)
+    assert sorted(k for (k,) in history.store.fetch(["play_key"])) == \
+        ["spotify:track:a", "spotify:track:a#2"]
+
+
+def test_a_file_whose_import_failed_is_not_recorded_as_imported(
+        history: HistoryLogger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(HistoryStore, "_insert_chunk", broken)
+        with pytest.raises(HistoryError):
+            history.import_export(EXTENDED)
+    assert len(history) == 0
+    assert history.import_export(EXTENDED).added == 6   # read record by record, all stored
+
+
+def test_the_same_bytes_twice_in_one_import_are_repeats_as_before(history: HistoryLogger,
+                                                                  tmp_path: Path) -> None:
+    one = _extended(tmp_path, "Streaming_History_Audio_2024_0.json",
+                    ("2024-01-01T10:00:00Z", "spotify:track:a"))
+    two = tmp_path / "Streaming_History_Audio_2024_1.json"
+    shutil.copy(one, two)
+    assert history.import_export([one, two]).added == 2   # URI and URI#2, as file order says
+    again = history.import_export([one, two])
+    assert (again.records, again.added, again.duplicates, again.skipped) == (4, 0, 2, 2)

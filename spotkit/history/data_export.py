@@ -186,9 +186,12 @@ def find_export_files(paths: str | os.PathLike[str] | Iterable[str | os.PathLike
     return found
 
 
-def load_export_file(file: ExportFile) -> list[Any]:
-    """The JSON list of one export file. Raises :class:`HistoryError` if it is not one."""
-    raw = file.read_bytes()
+def load_export_file(file: ExportFile, raw: bytes | None = None) -> list[Any]:
+    """The JSON list of one export file (of `raw`, its bytes, if already read).
+
+    Raises :class:`HistoryError` if it is not one.
+    """
+    raw = file.read_bytes() if raw is None else raw
     if not raw.strip():
         raise HistoryError(f"{file.name} is empty; download the export from Spotify again, or "
                            "leave that file out.")

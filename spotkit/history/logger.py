@@ -21,6 +21,7 @@ through :meth:`HistoryLogger.record_now_playing` (see :mod:`spotkit.history.epis
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import random
 import threading
@@ -38,6 +39,7 @@ from ..logs import logger as _root_logger
 from ..records import HISTORY_COLUMNS
 from .data_export import (
     Cache,
+    ExportFile,
     ImportResult,
     Numbering,
     file_plays,
@@ -47,7 +49,7 @@ from .data_export import (
 from .episodes import EpisodeTracker
 from .frame import check_columns, columns_of, plays_frame, time_ms, write_history
 from .progress import progress_bar
-from .store import MAX_MS, MIN_MS, HistoryStore
+from .store import MAX_MS, MIN_MS, HistoryStore, ImportedFile
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -439,7 +441,9 @@ class HistoryLogger:
         Both the basic (StreamingHistory*.json) and the extended (Streaming_History_Audio_*.json)
         formats. Files are read one at a time and each is stored in one transaction (all of it
         or none of it), so memory stays small and a recorder writing meanwhile waits at most
-        one file's insert; importing again adds only what is missing.
+        one file's insert; importing again adds only what is missing. A file whose bytes were
+        imported before (its SHA-256 is stored with its plays, in the same transaction) is
+        counted from that record without being read record by record.
 
         Raises:
             HistoryError: a path is missing, a file is unreadable, not JSON or not a streaming
@@ -453,16 +457,35 @@ class HistoryLogger:
         numbering = Numbering()
         items: Cache = {}
         details: Cache = {}
+        unnumbered: list[ExportFile] = []   # skipped files later files' numbering must follow
+        this_import: set[str] = set()
         records = added = skipped = 0
         try:
             for done, (file, size) in enumerate(zip(files, sizes, strict=True)):
                 try:
                     with _no_gc():   # millions of new objects, no cycles: collections only cost
-                        loaded = load_export_file(file)
+                        raw = file.read_bytes()
+                        digest = hashlib.sha256(raw).hexdigest()
+                        known = self.store.imported_file(digest)
+                        if known is not None and digest not in this_import:
+                            # these very bytes are stored already: nothing of them can be missing
+                            records += known.records
+                            skipped += known.unusable
+                            unnumbered.append(file)
+                            bar.update(size)
+                            continue
+                        for earlier in unnumbered:   # repeats across files as the first time
+                            numbering.number(file_plays(load_export_file(earlier), earlier.name,
+                                                        items, details)[0])
+                        unnumbered.clear()
+                        loaded = load_export_file(file, raw)
+                        del raw
                         plays, unusable = file_plays(loaded, file.name, items, details)
                         records += len(loaded)
+                        mark = ImportedFile(digest, len(loaded), unusable)
+                        this_import.add(digest)   # a copy later in this import is read: repeats
                         del loaded
-                        added += self.store.add_batch(numbering.number(plays))
+                        added += self.store.add_batch(numbering.number(plays), imported=mark)
                 except HistoryError as exc:
                     if done:
                         raise HistoryError(f"{exc} ({done} file(s) before it were imported; "

@@ -51,6 +51,7 @@ __all__ = [
     "STORE_COLUMNS",
     "FrameData",
     "HistoryStore",
+    "ImportedFile",
     "Play",
     "int64",
     "play_of",
@@ -93,6 +94,19 @@ NULL_INT = -(2**63)
 Play = tuple[int, str, tuple[Any, ...], tuple[Any, ...], "int | None"]
 
 _CURSOR_KEY = "recently_played.after"
+#: ``meta`` key prefix of an imported export file's digest (its value: "records,unusable").
+#: The version in it changes whenever the same bytes would be read into different plays.
+_IMPORTED_KEY = "export.v1.sha256:"
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """An export file whose plays are stored: its content's SHA-256 (hex), how many records it
+    held and how many of them were unusable."""
+
+    digest: str
+    records: int
+    unusable: int
 
 
 # --- migrations --------------------------------------------------------------------------------
@@ -251,8 +265,12 @@ class HistoryStore(SQLiteStore):
         return self.add_batch(map(play_of, rows), chunk_size=chunk_size, on_chunk=on_chunk)
 
     def add_batch(self, plays: Iterable[Play], *, chunk_size: int = 50_000,
-                  on_chunk: Callable[[int], object] | None = None) -> int:
+                  on_chunk: Callable[[int], object] | None = None,
+                  imported: ImportedFile | None = None) -> int:
         """Store many :data:`Play` tuples (an import) in one transaction; returns how many were new.
+
+        `imported` (an export file's digest and counts) is recorded in the same transaction, so
+        :meth:`imported_file` knows the file exactly when its plays are stored.
 
         Raises:
             HistoryError: a ``played_at`` outside :data:`MIN_MS`..:data:`MAX_MS` (nothing is
@@ -277,7 +295,24 @@ class HistoryStore(SQLiteStore):
                     chunk = []
             if chunk:
                 added += self._insert_chunk(conn, chunk, on_chunk)
+            if imported is not None:
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             (_IMPORTED_KEY + imported.digest,
+                              f"{imported.records},{imported.unusable}"))
         return added
+
+    def imported_file(self, digest: str) -> ImportedFile | None:
+        """The record of an export file whose content has `digest`, if its plays are stored."""
+        with self.reading() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?",
+                               (_IMPORTED_KEY + digest,)).fetchone()
+        if row is None:
+            return None
+        try:
+            records, unusable = (int(n) for n in row[0].split(","))
+        except ValueError:   # not what this code writes: import the file the long way
+            return None
+        return ImportedFile(digest, records, unusable)
 
     def _not_stored(self, conn: sqlite3.Connection, plays: list[Play]) -> list[Play]:
         """`plays` less those already stored: re-importing a file then costs one range read
