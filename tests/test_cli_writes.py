@@ -47,7 +47,7 @@ def test_create_from_a_file(spotkit_env: Sandbox, tmp_path: Path, fmt: str,
 
 @pytest.mark.parametrize(("content", "message"), [
     (b"\xff\xfe\x00garbage", "not a UTF-8 text file"),
-    (b"Bohemian Rhapsody\n", "not a Spotify URI"),
+    (b"Bohemian Rhapsody\n", "not a Spotify track id"),
     (b"", "holds no track or episode URIs"),
     (b"[1, 2", "cannot read"),
 ])

@@ -40,7 +40,7 @@ def test_items_may_be_uris_ids_links_records_or_frames() -> None:
     assert item_uris([URIS[0], URIS[1], URIS[0]], unique=True) == URIS[:2]
     with pytest.raises(ValueError, match="album"):
         item_uris([f"spotify:album:{IDS[0]}"])
-    with pytest.raises(ValueError, match="not a Spotify URI"):
+    with pytest.raises(ValueError, match="not a Spotify track id"):
         item_uris(["Bohemian Rhapsody"])
     with pytest.raises(TypeError, match="list of items"):
         item_uris(URIS[0])

@@ -265,8 +265,12 @@ def test_background_handle(sb: Sandbox, sp: Spotify, tmp_path: Path,
     assert capsys.readouterr() == ("", "")  # a background run never prints
     rest = enrich(uris, client=sp, cache=tmp_path / "m.sqlite3", background=True,
                   pacer=Pacer(18, window=1.0))
+    sb.reset_log()
     assert all(r["album_id"] for r in rest.result(timeout=60))
     assert rest.progress.state == "done"
+    # every request the sandbox saw from the second run is counted, 429s included
+    assert rest.progress.calls == len(sb.requests())
+    assert rest.progress.calls == rest.progress.done + rest.progress.rate_limited
 
 
 def test_background_failure_is_raised_by_result(sb: Sandbox, sp: Spotify,

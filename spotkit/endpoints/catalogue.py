@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import MalformedResponse
 from ._base import Endpoint, EndpointGroup
 
-__all__ = ["KINDS", "CatalogueEndpoints", "item_id"]
+__all__ = ["KINDS", "CatalogueEndpoints", "item_id", "to_uri"]
 
 _TRACK = Endpoint("GET", "/tracks/{id}")
 _ALBUM = Endpoint("GET", "/albums/{id}")
@@ -24,9 +24,28 @@ _BY_KIND = {"track": _TRACK, "album": _ALBUM, "artist": _ARTIST}
 KINDS: tuple[str, ...] = tuple(_BY_KIND)
 
 _ID = re.compile(r"[0-9A-Za-z]{22}")
-_URI = re.compile(r"spotify:([a-z]+):([0-9A-Za-z]{22})")
-_URL = re.compile(r"https?://open\.spotify\.com/(?:intl-[a-z-]+/)?([a-z]+)/([0-9A-Za-z]{22})"
+_KINDS = "track|episode|album|show|artist|playlist|audiobook|user"
+_URI = re.compile(rf"spotify:({_KINDS}):([^:\s]+)")
+_URL = re.compile(rf"https?://open\.spotify\.com/(?:intl-[a-z-]+/)?({_KINDS})/([0-9A-Za-z]+)"
                   r"(?:[/?#].*)?")
+
+
+def to_uri(value: str, kind: str) -> str:
+    """The ``spotify:<kind>:<id>`` URI of `value`: a URI, an open.spotify.com link, or a bare
+    id taken to be of `kind`. The one parser of items given by hand (enrichment, writes).
+
+    Raises:
+        ValueError: when `value` is none of these.
+    """
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None:
+        if _ID.fullmatch(text):
+            return f"spotify:{kind}:{text}"
+        match = _URI.fullmatch(text) or _URL.fullmatch(text)
+        if match:
+            return f"spotify:{match.group(1)}:{match.group(2)}"
+    raise ValueError(f"{value!r} is not a Spotify {kind} id, spotify:{kind}:... URI or "
+                     f"open.spotify.com/{kind}/... link")
 
 
 def item_id(value: str, kind: str) -> str:
@@ -35,17 +54,13 @@ def item_id(value: str, kind: str) -> str:
     Raises:
         ValueError: when `value` is none of these, or names another kind of item.
     """
-    text = value.strip() if isinstance(value, str) else value
-    if isinstance(text, str):
-        if _ID.fullmatch(text):
-            return text
-        match = _URI.fullmatch(text) or _URL.fullmatch(text)
-        if match:
-            if match.group(1) != kind:
-                raise ValueError(f"{value!r} is a {match.group(1)}, not a {kind}")
-            return match.group(2)
-    raise ValueError(f"{value!r} is not a Spotify {kind} id, spotify:{kind}:... URI or "
-                     f"open.spotify.com/{kind}/... link")
+    _, found, id_ = to_uri(value, kind).split(":")
+    if found != kind:
+        raise ValueError(f"{value!r} is a {found}, not a {kind}")
+    if not _ID.fullmatch(id_):
+        raise ValueError(f"{value!r} is not a Spotify {kind} id, spotify:{kind}:... URI or "
+                         f"open.spotify.com/{kind}/... link")
+    return id_
 
 
 class CatalogueEndpoints(EndpointGroup):

@@ -21,13 +21,13 @@ to go on. A retried :meth:`create_playlist` therefore never leaves two playlists
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import NetworkError, PartialWrite, ServerError, SpotkitError
 from ..records import playlist_record
 from ._base import Endpoint
+from .catalogue import to_uri
 from .playlists import PlaylistEndpoints, PlaylistRef, playlist_id
 
 __all__ = ["LIBRARY_BATCH", "PLAYLIST_BATCH", "WriteEndpoints", "item_uris"]
@@ -44,25 +44,10 @@ _PLAYLIST_STATE = Endpoint("GET", "/playlists/{playlist_id}", "playlist-read-pri
 _SAVE = Endpoint("PUT", "/me/library", "user-library-modify")
 _REMOVE = Endpoint("DELETE", "/me/library", "user-library-modify")
 
-_ID = re.compile(r"[0-9A-Za-z]{22}")
-_URI = re.compile(r"spotify:(track|episode|album|show|artist|playlist|audiobook|user):([^:\s]+)")
-_URL = re.compile(r"https?://open\.spotify\.com/(?:intl-[a-z-]+/)?"
-                  r"(track|episode|album|show|artist|playlist|audiobook|user)/([0-9A-Za-z]+)"
-                  r"(?:[/?#].*)?")
 _PLAYLIST_KINDS = ("track", "episode")
 _LIBRARY_KINDS = ("track", "album", "episode", "show", "audiobook", "playlist", "user")
 _AMBIGUOUS = (ServerError, NetworkError)
 _ATTEMPTS = 3
-
-
-def _uri(value: str, item_type: str) -> str:
-    text = value.strip()
-    if _ID.fullmatch(text):
-        return f"spotify:{item_type}:{text}"
-    match = _URI.fullmatch(text) or _URL.fullmatch(text)
-    if match is None:
-        raise ValueError(f"{value!r} is not a Spotify URI, id or open.spotify.com link")
-    return f"spotify:{match.group(1)}:{match.group(2)}"
 
 
 def item_uris(items: Any, *, kinds: Sequence[str] = _PLAYLIST_KINDS, item_type: str = "track",
@@ -90,7 +75,7 @@ def item_uris(items: Any, *, kinds: Sequence[str] = _PLAYLIST_KINDS, item_type: 
             continue    # a row without a URI: nothing to add
         if not isinstance(item, str):
             raise TypeError(f"an item must be a URI, id, link or record, not {item!r:.80}")
-        uri = _uri(item, item_type)
+        uri = to_uri(item, item_type)
         kind = uri.split(":")[1]
         if kind not in kinds:
             raise ValueError(f"{item!r} is a {kind}; only {', '.join(kinds)} items can go here")

@@ -82,6 +82,7 @@ class EnrichProgress:
     done: int              # items fetched (or found unknown) by this run
     total: int             # items this run has to fetch, as far as known
     cached: int            # items the cache already had
+    calls: int             # requests sent to Spotify (429s included)
     rate_limited: int      # 429s received
     waited: float          # seconds spent waiting for the rate limit
     elapsed: float         # seconds since the run started fetching
@@ -237,6 +238,7 @@ class Enrichment:
             if self.done and elapsed > 0:
                 eta = (self.total - self.done) * elapsed / self.done
             return EnrichProgress(self.state, self.done, self.total, self.cached,
+                                  pacer.sent if pacer else 0,
                                   pacer.rate_limited if pacer else 0,
                                   pacer.waited if pacer else 0.0, elapsed, eta)
 

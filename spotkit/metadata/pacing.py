@@ -56,6 +56,7 @@ class Pacer:
         self._sent: deque[float] = deque()
         self._blocked_until = 0.0
         self._lock = threading.Lock()
+        self.sent = 0           # calls let through
         self.rate_limited = 0   # 429s seen
         self.waited = 0.0       # seconds spent waiting
 
@@ -87,6 +88,7 @@ class Pacer:
             if delay <= 0:
                 with self._lock:
                     self._sent.append(self._clock())
+                    self.sent += 1
                 return True
             started = self._clock()
             stopped = wait(delay)
