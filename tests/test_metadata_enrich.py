@@ -220,6 +220,7 @@ def test_a_run_killed_mid_way_loses_nothing_it_fetched(sb: Sandbox, tmp_path: Pa
     finally:
         child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL, child.stderr.read() if child.stderr else ""
+    time.sleep(0.3)   # the request in flight at the kill is answered (and logged) by now
     before = fetched(sb)
     assert 40 <= len(before) < 200
     with MetadataCache(cache) as kept:
