@@ -122,23 +122,46 @@ CHILD = textwrap.dedent("""
         def refresh(self, stale, /): return None
 
     sp = Spotify(auth=Tokens(), policy=RetryPolicy(max_retry_wait=float(sys.argv[1]), retries=0))
-    started = time.monotonic()
+    if len(sys.argv) > 2:  # started up; call only when the parent says so
+        print("ready", flush=True)
+        sys.stdin.readline()
+    started = time.time()
     try:
         sp.me()
     except RateLimited as exc:
         print("RateLimited", round(exc.retry_after), sp.calls)
     except Exception as exc:
-        print(type(exc).__name__, round(time.monotonic() - started, 1), sp.calls)
+        print(type(exc).__name__, started, time.time(), sp.calls)
 """)
 
 
-def run_child(tmp_path: Path, max_retry_wait: float) -> list[str]:
+def child_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPOTIFY_", "SPOTKIT_"))}
     env.update(SPOTIFY_CLIENT_ID="c" * 32, SPOTKIT_API_URL=API,
                SPOTKIT_CACHE_PATH=str(tmp_path / "tokens.json"))
-    out = subprocess.run([sys.executable, "-c", CHILD, str(max_retry_wait)], env=env,
-                         cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True)
+    return env
+
+
+def run_child(tmp_path: Path, max_retry_wait: float) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(max_retry_wait)],
+                         env=child_env(tmp_path), cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60, check=True)
     return out.stdout.split()
+
+
+def run_child_blocked_for(tmp_path: Path, backoff: SharedBackoff, seconds: float,
+                          max_retry_wait: float) -> list[str]:
+    """Start a child, and once it has started up (however slowly) block the app for `seconds`
+    and let it call: its output, with the wall-clock times it began and ended the call."""
+    with subprocess.Popen([sys.executable, "-c", CHILD, str(max_retry_wait), "wait"],
+                          env=child_env(tmp_path), cwd=tmp_path, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        backoff.block(seconds)
+        out, _ = child.communicate("go\n", timeout=60)
+    assert child.returncode == 0
+    return out.split()
 
 
 @responses.activate
@@ -153,12 +176,16 @@ def test_another_process_raises_or_waits_instead_of_calling(tmp_path: Path, toke
     assert 590 <= int(retry_after) <= 600
     assert calls == "0"
 
-    # a block that ends within the child's max_retry_wait is waited out, then the call is sent
-    SharedBackoff.for_app(settings_in(tmp_path)).path.unlink()  # type: ignore[union-attr]
-    SharedBackoff.for_app(settings_in(tmp_path)).block(1.5)  # type: ignore[union-attr]
-    name, took, calls = run_child(tmp_path, max_retry_wait=5)
+    # a block that ends within the child's max_retry_wait is waited out, then the call is sent:
+    # asked while blocked, it sends the call only once the recorded block is over (causality on
+    # the one wall clock both processes read, so a slow, loaded machine cannot fail it)
+    backoff = SharedBackoff.for_app(settings_in(tmp_path))  # type: ignore[arg-type]
+    assert backoff is not None
+    backoff.path.unlink()
+    name, started, ended, calls = run_child_blocked_for(tmp_path, backoff, 1.5, max_retry_wait=5)
     assert name == "NetworkError"  # nothing listens on port 9: the call was sent, after the wait
-    assert float(took) >= 1.2
+    until = backoff.blocked_until()
+    assert float(started) < until <= float(ended)
     assert calls == "1"
 
 
