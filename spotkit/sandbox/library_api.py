@@ -9,15 +9,13 @@ removed for development-mode apps (``popularity``, ``followers``, ``available_ma
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 from .accounts import AccessGrant
-from .catalogue import MARKETS
-from .library import Entry, LibAlbum, Library, LibTrack, Playlist
+from .library import Library, Playlist
+from .library_json import LibraryRenderer, iso_time
 from .state import SandboxState
 from .wire import Request, Response, api_error, json_response
 
@@ -33,10 +31,6 @@ class _BadRequest(Exception):
         self.response = api_error(400, message)
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _int(req: Request, name: str, default: int, low: int, high: int) -> int:
     raw = req.arg(name)
     if raw is None:
@@ -48,173 +42,6 @@ def _int(req: Request, name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise _BadRequest(f"Invalid {name}: must be between {low} and {high}")
     return value
-
-
-class _Renderer:
-    """The library's objects as Spotify JSON, at one sandbox's URLs."""
-
-    def __init__(self, state: SandboxState, library: Library) -> None:
-        self.cat = state.catalogue
-        self.lib = library
-        self.legacy = state.config.legacy_fields
-
-    def _links(self, kind: str, id_: str) -> dict[str, Any]:
-        return self.cat._links(kind, kind + "s", id_)
-
-    def artist(self, artist_id: str, full: bool = False) -> dict[str, Any]:
-        a = self.lib.artists[artist_id]
-        body: dict[str, Any] = {**self._links("artist", a.id), "name": a.name}
-        if full:
-            body["genres"] = list(a.genres)
-            body["images"] = self.cat.images("lib-artist:" + a.id)
-            if self.legacy:
-                body["popularity"] = a.popularity
-                body["followers"] = {"href": None, "total": a.followers}
-        return body
-
-    def album(self, album: LibAlbum, full: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "album_type": album.album_type,
-            "total_tracks": len(album.track_ids),
-            **self._links("album", album.id),
-            "images": self.cat.images("lib-album:" + album.id),
-            "name": album.name,
-            "release_date": album.release_date,
-            "release_date_precision": album.precision,
-            "artists": [self.artist(a) for a in album.artist_ids],
-        }
-        if self.legacy:
-            body["available_markets"] = list(MARKETS)
-        if full:
-            tracks = [self.track(self.lib.tracks[t], simplified=True) for t in album.track_ids]
-            body.update(
-                tracks={"href": f"{self.cat.api_url}/albums/{album.id}/tracks?offset=0&limit=50",
-                        "items": tracks[:50], "limit": 50, "next": None, "offset": 0,
-                        "previous": None, "total": len(tracks)},
-                copyrights=[{"text": f"(P) {album.release_date[:4]} {album.label}", "type": "P"}],
-                external_ids={"upc": str(int(hashlib.sha256(album.id.encode()).hexdigest(),
-                                                16))[:12]},
-                genres=[],
-                label=album.label,
-                popularity=50 if self.legacy else None,
-            )
-            if not self.legacy:
-                del body["popularity"]
-        return body
-
-    def track(self, t: LibTrack, simplified: bool = False) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "artists": [self.artist(a) for a in t.artist_ids],
-            "disc_number": 1,
-            "duration_ms": t.duration_ms,
-            "explicit": t.explicit,
-            **self._links("track", t.id),
-            "is_local": False,
-            "name": t.name,
-            "track_number": t.track_number,
-        }
-        if not simplified:
-            body["album"] = self.album(self.lib.albums[t.album_id])
-            body["external_ids"] = {"isrc": "QZLIB" + str(int(hashlib.sha256(
-                t.id.encode()).hexdigest(), 16))[:7]}
-        if self.legacy:
-            body["available_markets"] = list(MARKETS)
-            body["preview_url"] = None
-            if not simplified:
-                body["popularity"] = t.popularity
-        return body
-
-    def any_track(self, track_id: str) -> dict[str, Any]:
-        """A track of the library's catalogue, or else of the sandbox's own (saved or added to a
-        playlist through the Web API)."""
-        if track_id in self.lib.tracks:
-            return self.track(self.lib.tracks[track_id])
-        return self.cat.track(self.cat.track_uris[track_id])
-
-    def show(self, show_id: str) -> dict[str, Any]:
-        s = self.lib.shows[show_id]
-        body: dict[str, Any] = {
-            "copyrights": [],
-            "description": f"Conversations from {s.publisher}.",
-            "html_description": f"<p>Conversations from {s.publisher}.</p>",
-            "explicit": False,
-            **self._links("show", s.id),
-            "images": self.cat.images("lib-show:" + s.id),
-            "is_externally_hosted": False,
-            "languages": ["en"],
-            "media_type": "audio",
-            "name": s.name,
-            "publisher": s.publisher,
-            "total_episodes": len(s.episode_ids),
-        }
-        if self.legacy:
-            body["available_markets"] = list(MARKETS)
-        return body
-
-    def episode(self, episode_id: str) -> dict[str, Any]:
-        e = self.lib.episodes[episode_id]
-        return {
-            "audio_preview_url": None,
-            "description": f"{e.name}.",
-            "html_description": f"<p>{e.name}.</p>",
-            "duration_ms": e.duration_ms,
-            "explicit": False,
-            **self._links("episode", e.id),
-            "images": self.cat.images("lib-show:" + e.show_id),
-            "is_externally_hosted": False,
-            "is_playable": True,
-            "languages": ["en"],
-            "name": e.name,
-            "release_date": e.release_date,
-            "release_date_precision": "day",
-            "show": self.show(e.show_id),
-            "type": "episode",
-        }
-
-    def entry(self, e: Entry) -> dict[str, Any]:
-        item: dict[str, Any] | None
-        if e.local is not None:
-            # as Spotify sends a local file: nulls where the catalogue has ids and links
-            name, artist, album, duration = e.local
-            nothing: dict[str, Any] = {"external_urls": {}, "href": None, "id": None, "uri": None}
-            item = {
-                "album": {**nothing, "album_type": None, "artists": [], "available_markets": [],
-                          "images": [], "name": album, "release_date": None,
-                          "release_date_precision": None, "type": "album"},
-                "artists": [{**nothing, "name": artist, "type": "artist"}],
-                "available_markets": [], "disc_number": 0, "duration_ms": duration,
-                "episode": False, "explicit": False, "external_ids": {}, **nothing,
-                "is_local": True, "name": name, "popularity": 0, "preview_url": None,
-                "track": True, "track_number": 0, "type": "track",
-                "uri": f"spotify:local:{artist}:{album}:{name}:{duration // 1000}"}
-        elif e.uri is None:
-            item = None
-        elif e.uri.startswith("spotify:episode:"):
-            # in a playlist, Spotify flags which of the two an item is
-            item = {**self.episode(e.uri.rsplit(":", 1)[-1]), "episode": True, "track": False}
-        else:
-            item = {**self.any_track(e.uri.rsplit(":", 1)[-1]), "episode": False, "track": True}
-        return {"added_at": _iso(e.added_at_ms), "primary_color": None,
-                "video_thumbnail": {"url": None},
-                "added_by": {**self._links("user", e.added_by), "external_urls": {
-                    "spotify": f"https://open.spotify.com/user/{e.added_by}"}},
-                "is_local": e.local is not None, "item": item, "track": item}
-
-    def playlist(self, p: Playlist) -> dict[str, Any]:
-        ref = {"href": f"{self.cat.api_url}/playlists/{p.id}/items", "total": len(p.entries)}
-        return {
-            "collaborative": p.collaborative,
-            "description": p.description,
-            **self._links("playlist", p.id),
-            "images": self.cat.images("lib-playlist:" + p.id, (640,)),
-            "name": p.name,
-            "owner": {**self._links("user", p.owner_id), "display_name": p.owner_name},
-            "primary_color": None,  # Spotify sends it, null for user playlists
-            "public": p.public,
-            "snapshot_id": p.snapshot_id,
-            "items": ref,
-            "tracks": ref,
-        }
 
 
 def _page(state: SandboxState, req: Request, path: str, items: list[Any],
@@ -250,7 +77,7 @@ def _library(state: SandboxState) -> Library:
 def library_object(state: SandboxState, kind: str, item_id: str) -> dict[str, Any] | None:
     """A library track, album or artist as ``GET /{kind}s/{id}`` answers it; None if unknown."""
     lib = state.library
-    render = _Renderer(state, lib)
+    render = LibraryRenderer(state, lib)
     if kind == "track" and item_id in lib.tracks:
         return render.track(lib.tracks[item_id])
     if kind == "album" and item_id in lib.albums:
@@ -267,7 +94,7 @@ def _top(kind: str) -> Handler:
         lib = _library(state)
         if term not in lib.top[kind]:
             return api_error(400, "Invalid time range")
-        r = _Renderer(state, lib)
+        r = LibraryRenderer(state, lib)
         render: Callable[[str], Any] = ((lambda i: r.track(lib.tracks[i])) if kind == "tracks"
                                         else (lambda i: r.artist(i, full=True)))
         return _page(state, req, f"/me/top/{kind}", lib.top[kind][term], render,
@@ -278,7 +105,7 @@ def _top(kind: str) -> Handler:
 def _saved(kind: str) -> Handler:
     def handler(state: SandboxState, req: Request, grant: AccessGrant) -> Response:
         lib = _library(state)
-        r = _Renderer(state, lib)
+        r = LibraryRenderer(state, lib)
         objects: dict[str, Callable[[str], Any]] = {
             "tracks": r.any_track,
             "albums": lambda i: r.album(lib.albums[i], full=True),
@@ -287,7 +114,7 @@ def _saved(kind: str) -> Handler:
         }
         make = objects[kind]
         return _page(state, req, f"/me/{kind}", lib.saved[kind],
-                     lambda x: {"added_at": _iso(x[1]), kind[:-1]: make(x[0])})
+                     lambda x: {"added_at": iso_time(x[1]), kind[:-1]: make(x[0])})
     return handler
 
 
@@ -299,7 +126,7 @@ def following(state: SandboxState, req: Request, grant: AccessGrant) -> Response
     except _BadRequest as exc:
         return exc.response
     lib = _library(state)
-    r = _Renderer(state, lib)
+    r = LibraryRenderer(state, lib)
     after = req.arg("after")
     ids = lib.followed
     start = ids.index(after) + 1 if after in ids else 0
@@ -319,7 +146,7 @@ def following(state: SandboxState, req: Request, grant: AccessGrant) -> Response
 
 def my_playlists(state: SandboxState, req: Request, grant: AccessGrant) -> Response:
     lib = _library(state)
-    r = _Renderer(state, lib)
+    r = LibraryRenderer(state, lib)
     return _page(state, req, "/me/playlists", lib.playlists, r.playlist)
 
 
@@ -335,7 +162,7 @@ def playlist(state: SandboxState, req: Request, grant: AccessGrant) -> Response:
     found = _playlist_of(state, req)
     if isinstance(found, Response):
         return found
-    body = _Renderer(state, _library(state)).playlist(found)
+    body = LibraryRenderer(state, _library(state)).playlist(found)
     fields = req.arg("fields")
     if fields:
         wanted = {f.strip() for f in fields.split(",")}
@@ -351,7 +178,7 @@ def playlist_items(state: SandboxState, req: Request, grant: AccessGrant) -> Res
     if not lib.readable(found):
         return api_error(403, "You cannot read the items of a playlist you neither own nor "
                               "collaborate on")
-    r = _Renderer(state, lib)
+    r = LibraryRenderer(state, lib)
     # next links keep the path asked for (/items, or the deprecated /tracks)
     return _page(state, req, req.path.removeprefix("/v1"), found.entries, r.entry)
 

@@ -17,7 +17,8 @@ from typing import Any
 from .accounts import AccessGrant
 from .catalogue import spotify_id
 from .library import Entry, Library, Playlist
-from .library_api import Handler, _Renderer
+from .library_api import Handler
+from .library_json import LibraryRenderer
 from .state import SandboxState
 from .wire import Request, Response, api_error, json_response
 
@@ -123,7 +124,7 @@ def create_playlist(state: SandboxState, req: Request, grant: AccessGrant) -> Re
     playlist = Playlist(spotify_id(f"created-playlist:{len(lib.playlists)}:{now}:{name}"), name,
                         lib.user_id, lib.display_name, collaborative, public, description, [])
     lib.playlists.insert(0, playlist)   # newest first in GET /me/playlists, as on Spotify
-    body = _Renderer(state, lib).playlist(playlist)
+    body = LibraryRenderer(state, lib).playlist(playlist)
     # a full PlaylistObject: its items as a paging object (empty, the playlist is new)
     body["items"] = body["tracks"] = {
         "href": f"{state.catalogue.api_url}/playlists/{playlist.id}/items?offset=0&limit=100",
