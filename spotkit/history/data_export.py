@@ -390,19 +390,31 @@ class Numbering:
         import numpy as np
 
         numbers = self._key_numbers
-        kids = [numbers.setdefault(p[1], len(numbers)) for p in plays]
-        times = np.fromiter((p[0] for p in plays), dtype=np.int64, count=len(plays))
+        count = len(plays)
+        kids = np.fromiter((numbers.setdefault(p[1], len(numbers)) for p in plays),
+                           dtype=np.int64, count=count)
+        times = np.fromiter((p[0] for p in plays), dtype=np.int64, count=count)
         seen = self._earlier_counts(times)
+        # only plays whose (time, key) pair another play of this file or an earlier one shares
+        # can need a number: found in C, then numbered one by one in file order
+        order = np.lexsort((kids, times))
+        same = (times[order][1:] == times[order][:-1]) & (kids[order][1:] == kids[order][:-1])
+        shared = np.zeros(count, dtype=bool)
+        shared[order[1:][same]] = True
+        shared[order[:-1][same]] = True
+        if seen:
+            shared |= np.isin(times, np.fromiter((t for t, _ in seen), dtype=np.int64))
         out = plays
-        for i, play in enumerate(plays):
-            pair = (play[0], kids[i])
+        for i in np.flatnonzero(shared).tolist():
+            play = plays[i]
+            pair = (play[0], int(kids[i]))
             n = seen.get(pair, 0) + 1
             seen[pair] = n
             if n > 1:
                 if out is plays:
                     out = list(plays)
                 out[i] = (play[0], f"{play[1]}#{n}", play[2], play[3], play[4])
-        self._earlier.append((times, np.array(kids, dtype=np.int64)))
+        self._earlier.append((times, kids))
         return out
 
     def _earlier_counts(self, times: Any) -> dict[tuple[int, int], int]:
