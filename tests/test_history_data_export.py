@@ -14,7 +14,13 @@ import pytest
 
 from spotkit.errors import HistoryError
 from spotkit.history import HistoryLogger
-from spotkit.history.data_export import export_row, export_rows, find_export_files
+from spotkit.history.data_export import (
+    export_row,
+    export_rows,
+    file_plays,
+    find_export_files,
+    load_export_file,
+)
 from spotkit.history.store import HistoryStore
 
 EXPORT = Path(__file__).parent / "data" / "export"
@@ -255,3 +261,26 @@ def test_the_same_bytes_twice_in_one_import_are_repeats_as_before(history: Histo
     assert history.import_export([one, two]).added == 2   # URI and URI#2, as file order says
     again = history.import_export([one, two])
     assert (again.records, again.added, again.duplicates, again.skipped) == (4, 0, 2, 2)
+
+
+def test_typed_decoding_gives_the_plays_json_gives(tmp_path: Path) -> None:
+    odd = [{"ts": "2024-01-01T10:00:00Z", "spotify_track_uri": "spotify:track:a",
+            "master_metadata_track_name": "Song", "ms_played": 1000, "shuffle": True},
+           {"ts": "2024-01-01T10:00:00Z", "spotify_track_uri": "spotify:track:a",
+            "master_metadata_track_name": "Song", "ms_played": "1200", "skipped": 1},
+           {"ts": "2024-01-01 10:01:00", "spotify_episode_uri": "spotify:episode:e",
+            "episode_name": "Ep", "episode_show_name": ["not", "text"], "ms_played": 2**70},
+           {"ts": "2024-01-01T10:02:00.5Z", "audiobook_chapter_title": "Ch", "offline": "true"},
+           {"ts": "2024-01-01T10:03:00Z", "spotify_track_uri": {"o": 1}, "ms_played": 1.5,
+            "platform": "", "conn_country": "DE", "ip_addr": "192.0.2.1", "extra": [[[]]]},
+           {"ts": None}, {"ts": "yesterday"}, {"ts": 12}]
+    path = tmp_path / "Streaming_History_Audio_2024_0.json"
+    path.write_text(json.dumps(odd))
+    file = find_export_files(path)[0]
+    typed = load_export_file(file)
+    assert type(typed[0]) is not dict   # msgspec's structs: the fast path is the one tested
+    assert file_plays(typed, "f") == file_plays(json.loads(path.read_bytes()), "f")
+    for rows in (EXTENDED, ENDSONG):
+        file = find_export_files(rows)[0]
+        assert file_plays(load_export_file(file), "f") == \
+            file_plays(json.loads(rows.read_bytes()), "f")
