@@ -85,7 +85,7 @@ def test_playlist_items_by_url_and_the_refusal_for_others(
     assert "Traceback" not in err
     code, _, err = run(capsys, "playlist", "spotify:album:nope")
     assert code == 2
-    assert "not a playlist id" in err
+    assert "not a Spotify playlist id" in err
 
 
 def test_an_empty_cache_read_says_so(sb: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,8 +12,8 @@ from fakes import FakeTokens, api_error
 
 from spotkit.client import ENDPOINT_SCOPES, Spotify
 from spotkit.config import load_settings
-from spotkit.endpoints.catalogue import item_id
 from spotkit.errors import MalformedResponse, NotFound
+from spotkit.ids import item_id
 from spotkit.metadata import enrich
 from spotkit.records.metadata import album_fields, genres_of, track_fields
 

@@ -3,18 +3,18 @@
 Since February 2026 the several-items endpoints (``/tracks?ids=``) are gone for development-mode
 apps; these three remain. Each returns the object as Spotify sends it (read it defensively: 2026
 dropped ``popularity``, ``followers`` and ``available_markets``). For many items at once, with a
-cache and pacing, use :func:`spotkit.enrich`.
+cache and pacing, use :func:`spotkit.enrich`. Items are read by :mod:`spotkit.ids`.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..errors import MalformedResponse
+from ..ids import item_id
 from ._base import Endpoint, EndpointGroup
 
-__all__ = ["KINDS", "CatalogueEndpoints", "item_id", "to_uri"]
+__all__ = ["KINDS", "CatalogueEndpoints"]
 
 _TRACK = Endpoint("GET", "/tracks/{id}")
 _ALBUM = Endpoint("GET", "/albums/{id}")
@@ -22,45 +22,6 @@ _ARTIST = Endpoint("GET", "/artists/{id}")
 _BY_KIND = {"track": _TRACK, "album": _ALBUM, "artist": _ARTIST}
 #: The kinds of catalogue item fetched one at a time.
 KINDS: tuple[str, ...] = tuple(_BY_KIND)
-
-_ID = re.compile(r"[0-9A-Za-z]{22}")
-_KINDS = "track|episode|album|show|artist|playlist|audiobook|user"
-_URI = re.compile(rf"spotify:({_KINDS}):([^:\s]+)")
-_URL = re.compile(rf"https?://open\.spotify\.com/(?:intl-[a-z-]+/)?({_KINDS})/([0-9A-Za-z]+)"
-                  r"(?:[/?#].*)?")
-
-
-def to_uri(value: str, kind: str) -> str:
-    """The ``spotify:<kind>:<id>`` URI of `value`: a URI, an open.spotify.com link, or a bare
-    id taken to be of `kind`. The one parser of items given by hand (enrichment, writes).
-
-    Raises:
-        ValueError: when `value` is none of these.
-    """
-    text = value.strip() if isinstance(value, str) else None
-    if text is not None:
-        if _ID.fullmatch(text):
-            return f"spotify:{kind}:{text}"
-        match = _URI.fullmatch(text) or _URL.fullmatch(text)
-        if match:
-            return f"spotify:{match.group(1)}:{match.group(2)}"
-    raise ValueError(f"{value!r} is not a Spotify {kind} id, spotify:{kind}:... URI or "
-                     f"open.spotify.com/{kind}/... link")
-
-
-def item_id(value: str, kind: str) -> str:
-    """The id in `value`: an id, a ``spotify:<kind>:<id>`` URI or an open.spotify.com URL.
-
-    Raises:
-        ValueError: when `value` is none of these, or names another kind of item.
-    """
-    _, found, id_ = to_uri(value, kind).split(":")
-    if found != kind:
-        raise ValueError(f"{value!r} is a {found}, not a {kind}")
-    if not _ID.fullmatch(id_):
-        raise ValueError(f"{value!r} is not a Spotify {kind} id, spotify:{kind}:... URI or "
-                         f"open.spotify.com/{kind}/... link")
-    return id_
 
 
 class CatalogueEndpoints(EndpointGroup):

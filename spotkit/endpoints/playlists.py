@@ -6,11 +6,11 @@ playlist answers 403, raised here as :class:`~spotkit.errors.PlaylistNotReadable
 
 from __future__ import annotations
 
-import re
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Forbidden, PlaylistNotReadable
+from ..ids import is_id, item_id
 from ..records import Records, playlist_item_record, playlist_record
 from ._base import Endpoint, EndpointGroup
 from .paging import Page
@@ -26,26 +26,20 @@ _MY_PLAYLISTS = Endpoint("GET", "/me/playlists", "playlist-read-private")
 _PLAYLIST = Endpoint("GET", "/playlists/{playlist_id}", "playlist-read-private")
 _ITEMS = Endpoint("GET", "/playlists/{playlist_id}/items", "playlist-read-private")
 
-_ID = re.compile(r"[0-9A-Za-z]{1,64}")
-_URI = re.compile(r"spotify:(?:user:[^:]+:)?playlist:([0-9A-Za-z]+)")
-_URL = re.compile(r"(?:https?://)?open\.spotify\.com/(?:[\w-]+/)*playlist/([0-9A-Za-z]+)(?:[/?#].*)?")
-
 
 def playlist_id(playlist: PlaylistRef) -> str:
-    """The id of a playlist given as an id, a ``spotify:playlist:`` URI, an open.spotify.com URL
-    or a playlist record (its ``playlist_id``). Raises ValueError for anything else."""
+    """The id of a playlist given as anything :func:`spotkit.ids.parse` reads (an id, a URI, an
+    open.spotify.com link) or as a playlist record (its ``playlist_id``).
+
+    Raises:
+        ValueError: for anything else, or a URI or link of another kind of item.
+    """
     if isinstance(playlist, Mapping):
         value = playlist.get("playlist_id")
-        if isinstance(value, str) and _ID.fullmatch(value):
+        if isinstance(value, str) and is_id(value):
             return value
         raise ValueError(f"this record has no playlist_id: {dict(playlist)!r:.120}")
-    text = playlist.strip() if isinstance(playlist, str) else ""
-    for pattern in (_ID, _URI, _URL):
-        match = pattern.fullmatch(text)
-        if match:
-            return match.group(match.lastindex or 0)
-    raise ValueError(f"not a playlist id, spotify:playlist: URI or open.spotify.com playlist URL: "
-                     f"{playlist!r:.120}")
+    return item_id(playlist, "playlist")
 
 
 def not_readable(pid: str, error: Forbidden | None = None) -> PlaylistNotReadable:

@@ -25,9 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..errors import NetworkError, PartialWrite, ServerError, SpotkitError
+from ..ids import to_uri
 from ..records import playlist_record
 from ._base import Endpoint
-from .catalogue import to_uri
 from .playlists import PlaylistEndpoints, PlaylistRef, playlist_id
 
 __all__ = ["LIBRARY_BATCH", "PLAYLIST_BATCH", "WriteEndpoints", "item_uris"]
