@@ -231,3 +231,14 @@ def test_a_batch_over_stored_plays_adds_only_the_new_ones(db: Path) -> None:
         with pytest.raises(HistoryError, match="between the years 1677 and 2262"):
             store.add_batch([(10**13, "k", ("track",) + (None,) * 6, ("x",) + (None,) * 10, None)])
         assert store.count() == 5
+
+
+def test_a_large_batch_counts_exactly_what_it_adds(db: Path) -> None:
+    # hundreds of plays: the many-plays-per-statement inserts, their remainder, repeats in one batch
+    with HistoryStore(db) as store:
+        batch = [row(t, f"spotify:track:{t % 7}") for t in range(0, 250_000, 1000)]
+        assert store.add_many(batch[:30]) == 30
+        batch += batch[100:157]   # the same plays again in the same batch are stored once
+        assert store.add_many(batch, chunk_size=130) == 220
+        assert store.count() == 250
+        assert store.add_many(batch) == 0

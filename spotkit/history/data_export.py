@@ -242,7 +242,8 @@ def _decode_extended(raw: bytes) -> list[Any] | None:
     if decode is None:
         return None
     try:
-        raw.decode("utf-8")   # msgspec skips the fields it is not asked for unchecked
+        if not raw.isascii():   # msgspec skips the fields it is not asked for unchecked
+            raw.decode("utf-8")
         return decode(raw)
     except Exception:   # whatever it is, the general path reads or explains it
         return None
