@@ -12,6 +12,8 @@ import requests
 from sandbox_helpers import bearer, response_schema, validate
 
 from spotkit.sandbox import Sandbox
+from spotkit.sandbox.generated import generate, generate_podcasts
+from spotkit.sandbox.library import Library, LibraryOptions
 
 LEGACY = ("popularity", "followers", "available_markets")
 
@@ -191,3 +193,25 @@ def test_latency_is_injected_per_path_prefix() -> None:
         assert took("/me/albums") >= 0.15
         assert requests.delete(sb.base_url + "/_sandbox/latency", timeout=10).status_code == 200
         assert took("/me/tracks") < 0.15
+
+
+def test_the_library_is_drawn_from_the_one_generated_catalogue(sb: Sandbox,
+                                                               s: requests.Session) -> None:
+    ours = Library("u", "U", 1_700_000_000_000, seed=1,
+                   options=LibraryOptions(saved_tracks=60, playlists=3, shows=2))
+    theirs = Library("v", "V", 1_700_000_000_000, seed=2,
+                     options=LibraryOptions(saved_tracks=60, playlists=3, shows=2))
+    artists, albums, tracks = generate(660)
+    shows, episodes = generate_podcasts(2)
+    assert list(ours.tracks.values()) == tracks
+    assert list(ours.albums.values()) == albums
+    assert list(ours.artists.values()) == artists
+    assert (list(ours.shows.values()), list(ours.episodes.values())) == (shows, episodes)
+    assert (theirs.tracks, theirs.shows) == (ours.tracks, ours.shows)  # one catalogue, stable ids
+    assert theirs.saved["tracks"] != ours.saved["tracks"]  # the seed picks what the user saved
+    assert sum(len(ids) for ids in ours.album_tracks.values()) == 660
+    # a track of the served library is the same item in the catalogue grown for enrichment
+    saved = get(sb, s, "/me/tracks", limit=1).json()["items"][0]["track"]
+    assert saved["uri"] in sb.grow_catalogue(len(sb.library()["saved_track_uris"]) + 600)
+    grown = get(sb, s, f"/tracks/{saved['id']}").json()
+    assert (grown["name"], grown["album"]["id"]) == (saved["name"], saved["album"]["id"])

@@ -46,6 +46,8 @@ class Artist:
     key: str
     name: str
     genres: tuple[str, ...] = ()
+    popularity: int = 50   # popularity and followers: sent only with legacy fields
+    followers: int = 0
 
     @property
     def id(self) -> str:
@@ -60,6 +62,7 @@ class Album:
     artists: tuple[str, ...]
     release_date: str
     release_date_precision: str
+    label: str = "Sandbox Records"
 
     @property
     def id(self) -> str:

@@ -1,17 +1,20 @@
-"""A larger catalogue on demand: thousands of made-up artists, albums and tracks, the same every time.
+"""The sandbox's made-up catalogue: thousands of artists, albums and tracks, and podcasts, the same
+every time.
 
-The curated catalogue (a dozen tracks) is what the player plays; enrichment and library benchmarks
-need thousands of distinct items. :func:`generate` derives them from their index alone, so two
-sandboxes asked for the same size hold the same ids, names, dates and genres.
+The curated catalogue (a dozen tracks) is what the player plays; the catalogue grown for enrichment
+and the user's generated library (:mod:`.library`) both draw on this one generator.
+:func:`generate` and :func:`generate_podcasts` derive every item from its index alone, so two
+sandboxes asked for the same size hold the same ids, names, dates and genres, and a larger size
+only adds items.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from .catalogue import Album, Artist, Track
+from .catalogue import Album, Artist, Episode, Show, Track
 
-__all__ = ["GENRES", "generate"]
+__all__ = ["GENRES", "generate", "generate_podcasts"]
 
 GENRES = (
     "indie pop", "dream pop", "shoegaze", "synthwave", "techno", "deep house", "ambient",
@@ -73,14 +76,16 @@ def generate(tracks: int, *, per_album: int = 5, albums_per_artist: int = 2
         raise ValueError("tracks must be >= 0")
     album_count = -(-tracks // per_album)
     artist_count = -(-album_count // albums_per_artist)
-    artists = [Artist(f"gen-artist-{i}", _name(f"artist:{i}", 2), _genres(f"genres:{i}"))
+    artists = [Artist(f"gen-artist-{i}", _name(f"artist:{i}", 2), _genres(f"genres:{i}"),
+                      _n(f"popularity:{i}") % 91 + 5, _n(f"followers:{i}") % 3_000_000 + 100)
                for i in range(artist_count)]
     albums = []
     for i in range(album_count):
         date, precision = _release(f"album:{i}")
         kind = "album" if i % 4 else ("single" if i % 8 else "compilation")
         albums.append(Album(f"gen-album-{i}", _name(f"album:{i}", 2), kind,
-                            (artists[i // albums_per_artist].key,), date, precision))
+                            (artists[i // albums_per_artist].key,), date, precision,
+                            f"{_name(f'label:{i}', 1)} Records"))
     out = []
     for i in range(tracks):
         album_index = i // per_album
@@ -92,5 +97,31 @@ def generate(tracks: int, *, per_album: int = 5, albums_per_artist: int = 2
             credited = (*credited, featured)
         out.append(Track(f"gen-track-{i}", _name(f"track:{i}", 2 + n % 2),
                          albums[album_index].key, credited, 90_000 + (n >> 16) % 300_000,
-                         1 + i % per_album, explicit=(n >> 40) % 7 == 0))
+                         1 + i % per_album, explicit=(n >> 40) % 7 == 0,
+                         popularity=(n >> 48) % 101))
     return artists, albums, out
+
+
+def generate_podcasts(shows: int) -> tuple[list[Show], list[Episode]]:
+    """`shows` generated podcasts with 5 to 15 episodes each, released 2022-2026.
+
+    Raises:
+        ValueError: for a negative `shows`.
+    """
+    if shows < 0:
+        raise ValueError("shows must be >= 0")
+    made: list[Show] = []
+    episodes: list[Episode] = []
+    for i in range(shows):
+        publisher = f"{_name(f'publisher:{i}', 1)} Media"
+        show = Show(f"gen-show-{i}", f"The {_name(f'show:{i}', 2)} Podcast", publisher,
+                    f"Conversations from {publisher}.")
+        made.append(show)
+        for e in range(5 + _n(f"episodes:{i}") % 11):
+            n = _n(f"episode:{i}:{e}")
+            name = f"Episode {e + 1}: {_name(f'episode:{i}:{e}', 2)}"
+            episodes.append(Episode(
+                f"gen-episode-{i}-{e}", name, show.key, 900_000 + n % 4_500_000,
+                f"{2022 + (n >> 24) % 5}-{1 + (n >> 32) % 12:02d}-{1 + (n >> 40) % 28:02d}",
+                f"{name}."))
+    return made, episodes

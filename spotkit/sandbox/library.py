@@ -1,8 +1,10 @@
 """A realistic library for the sandbox's user: saved tracks added over years, saved albums, shows and
 episodes, playlists (owned, collaborative, followed from another user), top items and follows.
 
-Generated from a seed on first use (most sandboxes never read the library), from its own catalogue
-of made-up artists, albums and tracks, rendered as Spotify's 2026 JSON by :mod:`.library_api`.
+Generated on first use (most sandboxes never read the library): its artists, albums, tracks and
+podcasts come from the sandbox's made-up catalogue (:mod:`.generated`, the same ids every time),
+and a seed picks what the user saved, follows and put in playlists. Rendered as Spotify's 2026 JSON
+by :mod:`.library_json`.
 Changes (save, remove, edit a playlist) come through the admin API; every playlist edit gives a
 new ``snapshot_id``.
 """
@@ -10,21 +12,17 @@ new ``snapshot_id``.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from .catalogue import spotify_id
+from .catalogue import Album, Artist, Episode, Show, Track, spotify_id
+from .generated import generate, generate_podcasts
 
 __all__ = ["FRIEND_ID", "Entry", "Library", "LibraryOptions", "Playlist"]
 
 #: The other user who owns the followed and collaborative playlists.
 FRIEND_ID = "sandbox-friend"
 _DAY_MS = 86_400_000
-_GENRES = ("indie pop", "dream pop", "shoegaze", "post-rock", "jazz", "nu jazz", "folk",
-           "icelandic folk", "techno", "house", "ambient", "synthwave", "hip hop", "soul", "r&b",
-           "classical", "piano", "bossa nova", "afrobeat", "k-pop", "metal", "punk", "blues")
-_SYLLABLES = ("ka", "lo", "mi", "ra", "ve", "su", "no", "ti", "be", "da", "fe", "gu", "ha", "jo",
-              "ly", "or", "pa", "qui", "sel", "tor", "un", "wa", "xi", "yo", "zen")
 _WORDS = ("Harbour", "Lantern", "Glass", "Velvet", "Night", "Summer", "Paper", "River", "Static",
           "Golden", "Echo", "Quiet", "Neon", "Winter", "Salt", "Wire", "Garden", "Satellite",
           "Ocean", "Dust", "Signal", "Ember", "Mirror", "Northern", "Hollow", "Silver", "Wild",
@@ -44,56 +42,6 @@ class LibraryOptions:
     saved_episodes: int = 30
     followed_artists: int = 75
     top_items: int = 50
-
-
-@dataclass(frozen=True)
-class LibArtist:
-    id: str
-    name: str
-    genres: tuple[str, ...]
-    popularity: int
-    followers: int
-
-
-@dataclass(frozen=True)
-class LibAlbum:
-    id: str
-    name: str
-    album_type: str
-    artist_ids: tuple[str, ...]
-    release_date: str
-    precision: str
-    label: str
-    track_ids: list[str] = field(default_factory=list, compare=False)
-
-
-@dataclass(frozen=True)
-class LibTrack:
-    id: str
-    name: str
-    album_id: str
-    artist_ids: tuple[str, ...]
-    duration_ms: int
-    explicit: bool
-    track_number: int
-    popularity: int
-
-
-@dataclass(frozen=True)
-class LibShow:
-    id: str
-    name: str
-    publisher: str
-    episode_ids: list[str] = field(default_factory=list, compare=False)
-
-
-@dataclass(frozen=True)
-class LibEpisode:
-    id: str
-    name: str
-    show_id: str
-    duration_ms: int
-    release_date: str
 
 
 @dataclass
@@ -132,13 +80,23 @@ class Library:
         self.user_id = user_id
         self.display_name = display_name
         rng = random.Random(f"library:{seed}")
-        self.artists: dict[str, LibArtist] = {}
-        self.albums: dict[str, LibAlbum] = {}
-        self.tracks: dict[str, LibTrack] = {}
-        self.shows: dict[str, LibShow] = {}
-        self.episodes: dict[str, LibEpisode] = {}
-        self._make_catalogue(rng, catalogue_tracks=opts.saved_tracks + 600)
-        self._make_podcasts(rng, opts.shows)
+        artists, albums, tracks = generate(opts.saved_tracks + 600)
+        shows, episodes = generate_podcasts(opts.shows)
+        self.artists: dict[str, Artist] = {a.id: a for a in artists}
+        self.albums: dict[str, Album] = {a.id: a for a in albums}
+        self.tracks: dict[str, Track] = {t.id: t for t in tracks}
+        self.shows: dict[str, Show] = {s.id: s for s in shows}
+        self.episodes: dict[str, Episode] = {e.id: e for e in episodes}
+        # the generated items name one another by key; the Web API by id
+        self.ids: dict[str, str] = {**{a.key: a.id for a in artists},
+                                    **{a.key: a.id for a in albums},
+                                    **{s.key: s.id for s in shows}}
+        self.album_tracks: dict[str, list[str]] = {a.id: [] for a in albums}
+        for t in tracks:
+            self.album_tracks[self.ids[t.album]].append(t.id)
+        self.show_episodes: dict[str, list[str]] = {s.id: [] for s in shows}
+        for e in episodes:
+            self.show_episodes[self.ids[e.show]].append(e.id)
         track_ids = list(self.tracks)
         rng.shuffle(track_ids)
         # (id, added_at ms), newest first, spread over about eight years
@@ -166,58 +124,8 @@ class Library:
 
     # --- generation --------------------------------------------------------------------------
 
-    def _name(self, rng: random.Random) -> str:
-        return " ".join(("".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3)))).title()
-                        for _ in range(rng.randint(1, 2)))
-
     def _title(self, rng: random.Random) -> str:
         return f"{rng.choice(_WORDS)} {rng.choice(_NOUNS)}"
-
-    def _make_catalogue(self, rng: random.Random, catalogue_tracks: int) -> None:
-        n_artists = max(20, catalogue_tracks // 20)
-        for i in range(n_artists):
-            aid = spotify_id(f"lib-artist:{i}")
-            self.artists[aid] = LibArtist(aid, self._name(rng),
-                                          tuple(rng.sample(_GENRES, rng.randint(0, 3))),
-                                          rng.randint(5, 90), rng.randint(100, 3_000_000))
-        artist_ids = list(self.artists)
-        made = 0
-        i = 0
-        while made < catalogue_tracks:
-            year = rng.choices(range(1960, 2027), weights=[1 + (y - 1960) // 8
-                                                           for y in range(1960, 2027)])[0]
-            precision = rng.choices(("day", "month", "year"), weights=(8, 1, 1))[0]
-            date = {"day": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                    "month": f"{year}-{rng.randint(1, 12):02d}", "year": str(year)}[precision]
-            size = rng.choice((1, 2, 4, 8, 10, 12, 14))
-            kind = "single" if size <= 2 else rng.choices(("album", "compilation"), (9, 1))[0]
-            artists = tuple(rng.sample(artist_ids, rng.choice((1, 1, 1, 2))))
-            album = LibAlbum(spotify_id(f"lib-album:{i}"), self._title(rng), kind, artists, date,
-                             precision, f"{self._name(rng)} Records")
-            self.albums[album.id] = album
-            for n in range(1, size + 1):
-                tid = spotify_id(f"lib-track:{made}")
-                extra = (rng.choice(artist_ids),) if rng.random() < 0.15 else ()
-                self.tracks[tid] = LibTrack(tid, self._title(rng), album.id,
-                                            artists + tuple(a for a in extra if a not in artists),
-                                            rng.randint(95_000, 420_000), rng.random() < 0.12,
-                                            n, rng.randint(0, 100))
-                album.track_ids.append(tid)
-                made += 1
-            i += 1
-
-    def _make_podcasts(self, rng: random.Random, n_shows: int) -> None:
-        for i in range(n_shows):
-            show = LibShow(spotify_id(f"lib-show:{i}"), f"The {self._title(rng)} Podcast",
-                           f"{self._name(rng)} Media")
-            self.shows[show.id] = show
-            for n in range(rng.randint(5, 15)):
-                eid = spotify_id(f"lib-episode:{i}:{n}")
-                self.episodes[eid] = LibEpisode(
-                    eid, f"Episode {n + 1}: {self._title(rng)}", show.id,
-                    rng.randint(900_000, 5_400_000),
-                    f"{rng.randint(2022, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}")
-                show.episode_ids.append(eid)
 
     @staticmethod
     def _added(rng: random.Random, ids: list[str], now_ms: int, days: int) -> list[tuple[str, int]]:

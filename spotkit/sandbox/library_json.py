@@ -12,8 +12,8 @@ import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
-from .catalogue import MARKETS
-from .library import Entry, LibAlbum, Library, LibTrack, Playlist
+from .catalogue import MARKETS, Album, Track
+from .library import Entry, Library, Playlist
 from .state import SandboxState
 
 __all__ = ["LibraryRenderer", "iso_time"]
@@ -46,21 +46,22 @@ class LibraryRenderer:
                 body["followers"] = {"href": None, "total": a.followers}
         return body
 
-    def album(self, album: LibAlbum, full: bool = False) -> dict[str, Any]:
+    def album(self, album: Album, full: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {
             "album_type": album.album_type,
-            "total_tracks": len(album.track_ids),
+            "total_tracks": len(self.lib.album_tracks[album.id]),
             **self._links("album", album.id),
             "images": self.cat.images("lib-album:" + album.id),
             "name": album.name,
             "release_date": album.release_date,
-            "release_date_precision": album.precision,
-            "artists": [self.artist(a) for a in album.artist_ids],
+            "release_date_precision": album.release_date_precision,
+            "artists": [self.artist(self.lib.ids[a]) for a in album.artists],
         }
         if self.legacy:
             body["available_markets"] = list(MARKETS)
         if full:
-            tracks = [self.track(self.lib.tracks[t], simplified=True) for t in album.track_ids]
+            tracks = [self.track(self.lib.tracks[t], simplified=True)
+                      for t in self.lib.album_tracks[album.id]]
             body.update(
                 tracks={"href": f"{self.cat.api_url}/albums/{album.id}/tracks?offset=0&limit=50",
                         "items": tracks[:50], "limit": 50, "next": None, "offset": 0,
@@ -76,9 +77,9 @@ class LibraryRenderer:
                 del body["popularity"]
         return body
 
-    def track(self, t: LibTrack, simplified: bool = False) -> dict[str, Any]:
+    def track(self, t: Track, simplified: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "artists": [self.artist(a) for a in t.artist_ids],
+            "artists": [self.artist(self.lib.ids[a]) for a in t.artists],
             "disc_number": 1,
             "duration_ms": t.duration_ms,
             "explicit": t.explicit,
@@ -88,7 +89,7 @@ class LibraryRenderer:
             "track_number": t.track_number,
         }
         if not simplified:
-            body["album"] = self.album(self.lib.albums[t.album_id])
+            body["album"] = self.album(self.lib.albums[self.lib.ids[t.album]])
             body["external_ids"] = {"isrc": "QZLIB" + str(int(hashlib.sha256(
                 t.id.encode()).hexdigest(), 16))[:7]}
         if self.legacy:
@@ -109,8 +110,8 @@ class LibraryRenderer:
         s = self.lib.shows[show_id]
         body: dict[str, Any] = {
             "copyrights": [],
-            "description": f"Conversations from {s.publisher}.",
-            "html_description": f"<p>Conversations from {s.publisher}.</p>",
+            "description": s.description,
+            "html_description": f"<p>{s.description}</p>",
             "explicit": False,
             **self._links("show", s.id),
             "images": self.cat.images("lib-show:" + s.id),
@@ -119,7 +120,7 @@ class LibraryRenderer:
             "media_type": "audio",
             "name": s.name,
             "publisher": s.publisher,
-            "total_episodes": len(s.episode_ids),
+            "total_episodes": len(self.lib.show_episodes[s.id]),
         }
         if self.legacy:
             body["available_markets"] = list(MARKETS)
@@ -129,19 +130,19 @@ class LibraryRenderer:
         e = self.lib.episodes[episode_id]
         return {
             "audio_preview_url": None,
-            "description": f"{e.name}.",
-            "html_description": f"<p>{e.name}.</p>",
+            "description": e.description,
+            "html_description": f"<p>{e.description}</p>",
             "duration_ms": e.duration_ms,
             "explicit": False,
             **self._links("episode", e.id),
-            "images": self.cat.images("lib-show:" + e.show_id),
+            "images": self.cat.images("lib-show:" + self.lib.ids[e.show]),
             "is_externally_hosted": False,
             "is_playable": True,
             "languages": ["en"],
             "name": e.name,
             "release_date": e.release_date,
             "release_date_precision": "day",
-            "show": self.show(e.show_id),
+            "show": self.show(self.lib.ids[e.show]),
             "type": "episode",
         }
 
