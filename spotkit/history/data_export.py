@@ -29,6 +29,7 @@ is NULL, and a record without a usable time is skipped and counted.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import zipfile
@@ -419,17 +420,20 @@ class Numbering:
 
     def __init__(self) -> None:
         self._key_numbers: dict[str, int] = {}
+        self._next = itertools.count()
         self._earlier: list[tuple[Any, Any]] = []
 
     def number(self, plays: list[Play]) -> list[Play]:
         """`plays` (one file's, in file order) with repeat keys numbered."""
         import numpy as np
+        import pandas as pd
 
-        numbers = self._key_numbers
         count = len(plays)
-        kids = np.fromiter((numbers.setdefault(p[1], len(numbers)) for p in plays),
-                           dtype=np.int64, count=count)
-        times = np.fromiter((p[0] for p in plays), dtype=np.int64, count=count)
+        # a number per distinct key (factorized in C), not per play; unused numbers are fine
+        codes, distinct = pd.factorize(pd.Series(list(map(_SECOND, plays)), dtype=object))
+        kids = np.fromiter(map(self._key_numbers.setdefault, distinct, self._next),
+                           dtype=np.int64, count=len(distinct))[codes]
+        times = np.fromiter(map(_FIRST, plays), dtype=np.int64, count=count)
         seen = self._earlier_counts(times)
         # only plays whose (time, key) pair another play of this file or an earlier one shares
         # can need a number: found in C, then numbered one by one in file order
@@ -457,12 +461,21 @@ class Numbering:
         import numpy as np
 
         counts: dict[tuple[int, int], int] = {}
+        if not len(times):
+            return counts
+        low, high = times.min(), times.max()
         for earlier, kids in self._earlier:
-            for i in np.flatnonzero(np.isin(earlier, times)).tolist():
+            # files cover stretches of time: most earlier ones cannot share a time at all
+            near = (earlier >= low) & (earlier <= high)
+            if not near.any():
+                continue
+            for i in np.flatnonzero(near & np.isin(earlier, times)).tolist():
                 pair = (int(earlier[i]), int(kids[i]))
                 counts[pair] = counts.get(pair, 0) + 1
         return counts
 
+
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 #: Items and details already built, by the record fields they were built from.
 Cache = dict[tuple[Any, ...], Any]
@@ -533,6 +546,9 @@ def file_plays(records: list[Any], name: str, items: Cache | None = None,
                       else None)
     times = pd.to_datetime(pd.Series(stamps, dtype=object), format="ISO8601", utc=True,
                            errors="coerce").dt.as_unit("ms").array.asi8
+    if len(times) and times.min() >= MIN_MS and times.max() <= MAX_MS and None not in parts:
+        # every record usable, every time canonical and in range (NaT is below MIN_MS)
+        return [(at, *part) for at, part in zip(times.tolist(), parts, strict=True)], 0  # type: ignore[misc]
     plays: list[Play] = []
     append = plays.append
     skipped = 0
