@@ -53,6 +53,7 @@ def test_before_the_first_poll_it_says_loading() -> None:
 
 def test_a_track_shows_title_artists_album_device_progress_art_and_controls() -> None:
     widget, _ = make(track())
+    widget.poller.clock = lambda: 1000.0  # no time passes between the poll and the display
     widget.poller.step()
     assert "Low Tide" in widget._title.value
     assert 'target="_blank"' in widget._title.value
