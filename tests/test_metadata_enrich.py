@@ -65,6 +65,17 @@ def fetched(sb: Sandbox) -> list[str]:
             if e["status"] == 200 and e["path"].split("/")[2] in ("tracks", "albums", "artists")]
 
 
+def settled(sb: Sandbox, quiet: float = 0.5, limit: float = 10.0) -> list[str]:
+    """:func:`fetched` once the log has not grown for `quiet` seconds (a loaded machine answers late)."""
+    seen, since, deadline = fetched(sb), time.monotonic(), time.monotonic() + limit
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = fetched(sb)
+        if now != seen:
+            seen, since = now, time.monotonic()
+    return seen
+
+
 def history_frame(uris: list[str], plays: list[int]) -> pd.DataFrame:
     rows = [u for u, n in zip(uris, plays, strict=True) for _ in range(n)]
     return pd.DataFrame({"item_uri": pd.array([*rows, "spotify:episode:" + "e" * 22, None],
@@ -220,8 +231,7 @@ def test_a_run_killed_mid_way_loses_nothing_it_fetched(sb: Sandbox, tmp_path: Pa
     finally:
         child.wait(timeout=10)
     assert child.returncode == -signal.SIGKILL, child.stderr.read() if child.stderr else ""
-    time.sleep(0.3)   # the request in flight at the kill is answered (and logged) by now
-    before = fetched(sb)
+    before = settled(sb)   # the request in flight at the kill is answered (and logged) by now
     assert 40 <= len(before) < 200
     with MetadataCache(cache) as kept:
         in_cache = kept.count()
