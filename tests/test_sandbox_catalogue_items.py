@@ -100,6 +100,8 @@ def test_the_generated_catalogue_is_served_and_stable(sb: Sandbox, s: requests.S
     assert {t.album for t in tracks} == {a.key for a in albums}
     assert any(len(t.artists) > 1 for t in tracks)
     assert any(not a.genres for a in artists)
+    many = generate(20_000)[0]  # past the 784 two-word names: still one name per artist
+    assert len({a.name for a in many}) == len(many) == 2000
     assert any(len(a.genres) > 1 for a in artists)
     years = {int(a.release_date[:4]) for a in albums}
     assert min(years) < 1980

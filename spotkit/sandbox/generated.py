@@ -42,6 +42,14 @@ def _name(seed: str, words: int) -> str:
     return " ".join(parts)
 
 
+def _artist_name(i: int) -> str:
+    """A name no other generated artist has: two words, and a number past the pairs there are."""
+    pairs = len(_WORDS) ** 2
+    first, second = divmod((i * 337 + 11) % pairs, len(_WORDS))  # 337 is prime to 28 ** 2
+    name = f"{_WORDS[first]} {_WORDS[second]}"
+    return name if i < pairs else f"{name} {i // pairs + 1}"
+
+
 def _release(seed: str) -> tuple[str, str]:
     n = _n(seed)
     year = 1962 + n % 64
@@ -76,7 +84,7 @@ def generate(tracks: int, *, per_album: int = 5, albums_per_artist: int = 2
         raise ValueError("tracks must be >= 0")
     album_count = -(-tracks // per_album)
     artist_count = -(-album_count // albums_per_artist)
-    artists = [Artist(f"gen-artist-{i}", _name(f"artist:{i}", 2), _genres(f"genres:{i}"),
+    artists = [Artist(f"gen-artist-{i}", _artist_name(i), _genres(f"genres:{i}"),
                       _n(f"popularity:{i}") % 91 + 5, _n(f"followers:{i}") % 3_000_000 + 100)
                for i in range(artist_count)]
     albums = []
