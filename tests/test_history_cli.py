@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -213,6 +214,7 @@ def test_a_killed_import_is_all_or_nothing(tmp_path: Path) -> None:
                for i in range(30_000)]
     export = tmp_path / "Streaming_History_Audio_2020_0.json"
     export.write_text(json.dumps(records))
+    digest = hashlib.sha256(export.read_bytes()).hexdigest()
     db = tmp_path / "h.sqlite3"
     HistoryLogger(db).close()
     args = [sys.executable, "-c", _KILL_INSIDE, "history", "import", "--db", str(db), str(export)]
@@ -227,9 +229,11 @@ def test_a_killed_import_is_all_or_nothing(tmp_path: Path) -> None:
             proc.communicate()
         with HistoryLogger(db) as h:
             assert len(h) == 0
+            assert h.store.imported_file(digest) is None   # written first, rolled back too
             assert h.store.integrity_check() == ["ok"]
     done = subprocess.run(args, input="go\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     with HistoryLogger(db) as h:
         assert len(h) == 30_000
+        assert h.store.imported_file(digest) is not None
         assert h.import_export(export).added == 0

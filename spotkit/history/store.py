@@ -286,13 +286,13 @@ class HistoryStore(SQLiteStore):
                                    "between the years 1677 and 2262, which is all a pandas "
                                    "DataFrame can hold; nothing was stored.")
         with self._write() as conn:
-            rows = self._ids.batch_values(conn, self._not_stored(conn, plays), now)
-            for start in range(0, len(rows), chunk_size):
-                added += self._insert_chunk(conn, rows[start:start + chunk_size], on_chunk)
-            if imported is not None:
+            if imported is not None:   # first: a killed import is then seen to drop it too
                 conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                              (_IMPORTED_KEY + imported.digest,
                               f"{imported.records},{imported.unusable}"))
+            rows = self._ids.batch_values(conn, self._not_stored(conn, plays), now)
+            for start in range(0, len(rows), chunk_size):
+                added += self._insert_chunk(conn, rows[start:start + chunk_size], on_chunk)
         return added
 
     def imported_file(self, digest: str) -> ImportedFile | None:
