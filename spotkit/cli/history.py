@@ -15,6 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MalformedResponse, NetworkError, RateLimited, ServerError
+from . import whole_number
 
 if TYPE_CHECKING:
     from ..history import HistoryLogger
@@ -31,16 +32,6 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not value > 0:
         raise argparse.ArgumentTypeError("must be more than 0 seconds")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
     return value
 
 
@@ -104,7 +95,7 @@ def register(subparsers: Any) -> None:
                     "the history into spotkit's metadata cache, most-played first, paced under "
                     "Spotify's rate limit. Stop it any time: the next run goes on from there.")
     db_option(enrich)
-    enrich.add_argument("--limit", type=_count, default=None, metavar="N",
+    enrich.add_argument("--limit", type=whole_number(0), default=None, metavar="N",
                         help="fetch at most N items this time")
     enrich.add_argument("--cache", type=Path, default=None, metavar="PATH",
                         help="the metadata cache (default: metadata.sqlite3 in your user data "
