@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -165,16 +164,10 @@ def sandbox_env(sb: Sandbox, data_dir: Path) -> dict[str, str]:
     return {
         **sb.env,
         # a free port of our own: 8888 is often taken by Jupyter itself
-        "SPOTIFY_REDIRECT_URI": f"http://127.0.0.1:{_free_port()}/callback",
+        "SPOTIFY_REDIRECT_URI": sb.free_redirect_uri(),
         "SPOTKIT_CACHE_PATH": str(data_dir / "tokens.json"),
         "SPOTKIT_DATA_DIR": str(data_dir),
     }
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _logged_in(settings: Settings) -> str | None:

@@ -6,7 +6,6 @@ the fixtures only.
 
 from __future__ import annotations
 
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,19 +50,12 @@ def spotkit_env(spotify_sandbox: Sandbox, tmp_path: Path,
         monkeypatch.delenv(name, raising=False)
     for name, value in spotify_sandbox.env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("SPOTIFY_REDIRECT_URI", f"http://127.0.0.1:{_free_port()}/callback")
+    monkeypatch.setenv("SPOTIFY_REDIRECT_URI", spotify_sandbox.free_redirect_uri())
     monkeypatch.setenv("SPOTKIT_CACHE_PATH", str(tmp_path / "tokens.json"))
     monkeypatch.chdir(tmp_path)
     _forget_default_client()
     yield spotify_sandbox
     _forget_default_client()
-
-
-def _free_port() -> int:
-    """A loopback port nobody listens on now (the sandbox accepts any port on 127.0.0.1)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _forget_default_client() -> None:

@@ -294,6 +294,17 @@ class Sandbox:
     def redirect_uri(self) -> str:
         return self._live.accounts.app.redirect_uris[0]
 
+    @staticmethod
+    def free_redirect_uri() -> str:
+        """A loopback redirect URI on a port nobody listens on now.
+
+        The default registration accepts ``http://127.0.0.1/callback`` on any port, so a login
+        need not take 8888 (JupyterLab's default, and maybe another login's at the same time).
+        """
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return f"http://127.0.0.1:{s.getsockname()[1]}/callback"
+
     @property
     def device_id(self) -> str:
         return self._live.device_id
