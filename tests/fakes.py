@@ -12,6 +12,7 @@ import json
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from spotkit.sandbox import Sandbox
 from spotkit.widgets.poller import PlayerClient
 
 __all__ = ["EXAMPLES", "Browser", "FakeAuth", "FakePlayer", "FakeTokens", "api_error", "example",
-           "free_port", "interrupt_after", "port_is_free", "seed_login"]
+           "free_port", "interrupt_after", "port_is_free", "pragma", "seed_login"]
 
 EXAMPLES = Path(__file__).parent / "data" / "examples"
 
@@ -55,6 +56,15 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(family) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def pragma(path: Path, name: str) -> object:
+    """The value of SQLite's ``PRAGMA name`` in the database at `path`, read on a connection of its own."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        conn.close()
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:

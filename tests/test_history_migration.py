@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes import pragma
 
 from spotkit.errors import HistoryError
 from spotkit.history import HistoryLogger
@@ -24,14 +25,6 @@ def rows(path: Path, table: str) -> list[tuple[object, ...]]:
     conn = sqlite3.connect(path)
     try:
         return conn.execute(f"SELECT {ALL} FROM {table} ORDER BY played_at, play_key").fetchall()
-    finally:
-        conn.close()
-
-
-def pragma(path: Path, name: str) -> object:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(f"PRAGMA {name}").fetchone()[0]
     finally:
         conn.close()
 

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from fakes import pragma
 
 from spotkit.errors import SpotkitError
 from spotkit.sqlitestore import SQLiteStore, StoreSpec
@@ -33,14 +34,6 @@ V2 = StoreSpec(name="notes store", error=NotesError, application_id=0x4E4F5445, 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "sub" / "notes.sqlite3"
-
-
-def pragma(path: Path, name: str) -> object:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(f"PRAGMA {name}").fetchone()[0]
-    finally:
-        conn.close()
 
 
 def files(path: Path) -> dict[str, bytes]:
