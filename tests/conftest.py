@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 import responses
 from fakes import FakeTokens
+from sandbox_helpers import bearer
 
 import spotkit.backoff as backoff_mod
 import spotkit.http as http_mod
+from spotkit.sandbox import Sandbox
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +50,14 @@ def mocked() -> Iterator[responses.RequestsMock]:
     """The Web API mocked with `responses`; any request without a registered answer fails."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
+
+
+@pytest.fixture
+def s(sb: Sandbox) -> Iterator[requests.Session]:
+    """A requests session carrying an access token of `sb`, the sandbox fixture of the test's module."""
+    with requests.Session() as session:
+        session.headers.update(bearer(sb.issue_token()))
+        yield session
 
 
 @pytest.fixture

@@ -20,13 +20,6 @@ def sb() -> Any:
         yield sandbox
 
 
-@pytest.fixture
-def s(sb: Sandbox) -> Any:
-    with requests.Session() as session:
-        session.headers.update(bearer(sb.issue_token()))
-        yield session
-
-
 # ------------------------------------------------------------------ faults
 def test_429_with_retry_after_and_quota_reason_is_consumed(sb: Sandbox, s: requests.Session) -> None:
     sb.queue_fault("/v1/me/player", status=429, times=2, retry_after=7, reason="QUOTA_EXCEEDED")

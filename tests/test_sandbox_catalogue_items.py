@@ -8,7 +8,7 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-from sandbox_helpers import bearer, error_body, response_schema, validate
+from sandbox_helpers import error_body, response_schema, validate
 
 from spotkit.sandbox import Sandbox
 from spotkit.sandbox.generated import generate
@@ -21,13 +21,6 @@ DEPRECATED_2026 = {"popularity", "available_markets", "followers", "linked_from"
 def sb() -> Any:
     with Sandbox(seed_history=0) as sandbox:
         yield sandbox
-
-
-@pytest.fixture
-def s(sb: Sandbox) -> Any:
-    with requests.Session() as session:
-        session.headers.update(bearer(sb.issue_token()))
-        yield session
 
 
 def _id(uri: str) -> str:

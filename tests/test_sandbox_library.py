@@ -24,13 +24,6 @@ def sb() -> Iterator[Sandbox]:
         yield sandbox
 
 
-@pytest.fixture
-def s(sb: Sandbox) -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers.update(bearer(sb.issue_token()))
-        yield session
-
-
 def get(sb: Sandbox, s: requests.Session, path: str, **params: Any) -> requests.Response:
     return s.get(sb.api_url + path, params=params, timeout=10)
 

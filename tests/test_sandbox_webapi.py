@@ -21,13 +21,6 @@ def sb() -> Any:
         yield sandbox
 
 
-@pytest.fixture
-def s(sb: Sandbox) -> Any:
-    with requests.Session() as session:
-        session.headers.update(bearer(sb.issue_token()))
-        yield session
-
-
 def without_nulls(body: dict[str, Any]) -> dict[str, Any]:
     # Deliberate deviation from the spec, as Spotify itself: item, context and progress_ms are
     # null in real bodies (SCHEMAS.md discrepancy 6) but the OpenAPI 3.0 schemas do not mark them

@@ -38,13 +38,6 @@ def sb() -> Iterator[Sandbox]:
 
 
 @pytest.fixture
-def s(sb: Sandbox) -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.headers.update(bearer(sb.issue_token()))
-        yield session
-
-
-@pytest.fixture
 def sp(sb: Sandbox, tmp_path: Path) -> Iterator[Spotify]:
     # the token cache's folder (where a 429's shared back-off is kept) in tmp_path
     with Spotify(Settings(client_id=sb.client_id, api_url=sb.api_url,
