@@ -27,11 +27,13 @@ ITEM_TYPES: tuple[str, ...] = ("track", "episode", "ad", "unknown")
 _obj, _str, _bool, _int, _get = as_obj, as_str, as_bool, as_int, get
 
 
-def _artists(value: object) -> str | None:
-    if not isinstance(value, list):
+def _joined(objects: object, field: str) -> str | None:
+    """The `field` of each object in a list, ", "-joined (None if there is none): an item's
+    artists (``"name"``) or artist ids (``"id"``)."""
+    if not isinstance(objects, list):
         return None
-    names = [n for a in value if (n := _str(_get(_obj(a), "name")))]
-    return ", ".join(names) if names else None
+    values = [v for o in objects if (v := _str(_get(_obj(o), field)))]
+    return ", ".join(values) if values else None
 
 
 def _spotify_url(obj: Mapping[str, Any] | None) -> str | None:
@@ -71,7 +73,7 @@ def _item_fields(item: Mapping[str, Any] | None, item_type: str) -> Record:
         image = _image_url(item.get("images"), _get(show, "images"))
     else:
         album_obj = _obj(item.get("album"))
-        artists = _artists(item.get("artists"))
+        artists = _joined(item.get("artists"), "name")
         album = _str(_get(album_obj, "name"))
         image = _image_url(_get(album_obj, "images"))
     return {

@@ -24,11 +24,11 @@ from typing import Any
 
 from ._getters import (
     Record,
-    _artists,
     _bool,
     _get,
     _image_url,
     _int,
+    _joined,
     _obj,
     _require_object,
     _spotify_url,
@@ -77,13 +77,6 @@ EPISODE_COLUMNS: tuple[str, ...] = (
 SAVED_EPISODE_COLUMNS = ("added_at", *EPISODE_COLUMNS)
 
 
-def _ids(value: object) -> str | None:
-    if not isinstance(value, list):
-        return None
-    ids = [i for a in value if (i := _str(_get(_obj(a), "id")))]
-    return ", ".join(ids) if ids else None
-
-
 def track_fields(item: Mapping[str, Any] | None, *, local: bool = False) -> Record:
     """The :data:`TRACK_COLUMNS` of a track or an episode (as it appears in a playlist).
 
@@ -109,8 +102,8 @@ def track_fields(item: Mapping[str, Any] | None, *, local: bool = False) -> Reco
         album = _obj(item.get("album"))
         fields = {
             "item_type": "track",
-            "artists": _artists(item.get("artists")),
-            "artist_ids": _ids(item.get("artists")),
+            "artists": _joined(item.get("artists"), "name"),
+            "artist_ids": _joined(item.get("artists"), "id"),
             "album": _str(_get(album, "name")),
             "album_id": _str(_get(album, "id")),
             "release_date": _str(_get(album, "release_date")),
@@ -131,8 +124,8 @@ def album_record(album: Mapping[str, Any] | None) -> Record:
         "album_id": _str(_get(album, "id")),
         "album_uri": _str(_get(album, "uri")),
         "name": _str(_get(album, "name")),
-        "artists": _artists(_get(album, "artists")),
-        "artist_ids": _ids(_get(album, "artists")),
+        "artists": _joined(_get(album, "artists"), "name"),
+        "artist_ids": _joined(_get(album, "artists"), "id"),
         "album_type": _str(_get(album, "album_type")),
         "release_date": _str(_get(album, "release_date")),
         "total_tracks": _int(_get(album, "total_tracks")),

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._getters import Record, _bool, _get, _int, _obj, _str
+from ._getters import Record, _bool, _get, _int, _joined, _obj, _str
 
 __all__ = [
     "ENRICH_COLUMNS",
@@ -41,17 +41,10 @@ def _year(date: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _ids(value: object) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    return [i for a in value if (i := _str(_get(_obj(a), "id")))]
-
-
 def track_fields(body: Mapping[str, Any]) -> Record:
     """The enrichment fields of a TrackObject (its album's date and id included)."""
     album = _obj(body.get("album"))
     date = _str(_get(album, "release_date"))
-    ids = _ids(body.get("artists"))
     return {
         "release_date": date,
         "release_year": _year(date),
@@ -59,7 +52,7 @@ def track_fields(body: Mapping[str, Any]) -> Record:
         "explicit": _bool(body.get("explicit")),
         "isrc": _str(_get(_obj(body.get("external_ids")), "isrc")),
         "popularity": _int(body.get("popularity")),
-        "artist_ids": ", ".join(ids) if ids else None,
+        "artist_ids": _joined(body.get("artists"), "id"),
     }
 
 
