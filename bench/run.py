@@ -276,7 +276,9 @@ def widget_rows(r: dict[str, Any] | None) -> list[Row]:
         return f"{run['strategy']} {run['calls_per_3min_track']:.1f} ({run['calls_per_hour']:.0f}/h)"
 
     def skip(run: dict[str, Any]) -> str:
-        return f"{run['strategy']} p95 {run['skip_p95_s']:.2f} s, {run['missed']} missed"
+        # `missed` counts every change (skips and natural ends) the strategy never showed
+        return (f"{run['strategy']} p95 {run['skip_p95_s']:.2f} s, {run['missed']} of "
+                f"{r['changes']} changes never shown")
 
     cpt, p95 = watched["calls_per_3min_track"], watched["skip_p95_s"]
     return [
