@@ -482,7 +482,8 @@ class Sender:
         attempt = 0
         waited_out = False  # True right after waiting for a 429: that block is over
         while True:
-            if self.backoff is not None and not waited_out:
+            # the message is built only when blocked: this runs before every request
+            if self.backoff is not None and not waited_out and self.backoff.remaining() > 0:
                 self.backoff.wait_or_raise(policy.max_retry_wait, deadline=deadline.remaining(),
                                            sleep=_sleep, what=f"{method} {_log_path(path)}")
             try:
